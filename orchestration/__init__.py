@@ -1,0 +1,1 @@
+"""Missions locales data platform: Dagster code location (``definitions``) and its Dagster-free library (``lib``)."""
