@@ -505,7 +505,8 @@ def _imilo_tables() -> dict[str, Table]:
 
 
 SYSTEMS: dict[str, System] = {
-    # Parcours 3: Windows-1252, ';', French dates. Its last deliveries are those of mid-2015, each
+    # Parcours 3: Windows-1252, ";", French dates. A mission locale switching in month S (2015-02..07)
+    # is in P3 files up to S-1 and in I-Milo files from S, so the last P3 delivery is 2015-06; each
     # mission locale stopping after its switch-over month (docs/raw-formats.md, "Switch-over").
     "parcours3": System(
         name="parcours3",
@@ -515,7 +516,7 @@ SYSTEMS: dict[str, System] = {
         date_format="%d/%m/%Y",
         month_format="%Y%m",
         first_month=None,
-        last_month="2015-07",
+        last_month="2015-06",
     ),
     # I-Milo: UTF-8, ',', ISO dates; in force from 29 Jan 2015 (décret 2015-59), pilots from Feb 2015.
     "imilo": System(
