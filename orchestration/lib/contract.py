@@ -272,9 +272,7 @@ def _c(name, kind, role=Role.ATTRIBUTE, description="", **kw) -> Column:
 
 def _parcours3_tables() -> dict[str, Table]:
     month = _c("MOIS_EXTRACTION", "month", "delivery_month", "Mois de l'extraction (AAAAMM).")
-    dossier = _c(
-        "NUM_DOSSIER", "text", "person_id", "Numéro de dossier du jeune (numérique).", pattern=P3_ID_PATTERN
-    )
+    dossier = _c("NUM_DOSSIER", "text", "person_id", "Numéro de dossier du jeune (numérique).", pattern=P3_ID_PATTERN)
     ml = _c("CODE_ML", "text", description="Code de la mission locale (structure).", pattern=ML_CODE_PATTERN)
     return {
         "young_people": Table(
@@ -420,7 +418,12 @@ def _imilo_tables() -> dict[str, Table]:
                     description="Département de résidence.",
                     pattern=DEPARTEMENT_PATTERN,
                 ),
-                _c("qpv", "flag", description="Réside en quartier prioritaire de la politique de la ville.", codes="flag"),
+                _c(
+                    "qpv",
+                    "flag",
+                    description="Réside en quartier prioritaire de la politique de la ville.",
+                    codes="flag",
+                ),
                 _c("zrr", "flag", description="Réside en zone de revitalisation rurale.", codes="flag"),
                 _c("date_premier_accueil", "date", description="Date du premier accueil."),
                 _c("date_maj", "date", description="Date de dernière modification du dossier."),

@@ -1,0 +1,270 @@
+"""Loading one delivered file into the `raw` schema: exactly once, atomically, pseudonymised.
+
+For one file: check and read it (nothing written), then in ONE DuckDB transaction replace the month's
+rows of its raw table, replace the month's quarantine rows for that table, and record the file in the
+ledger. Either all of that commits or nothing does, whatever kills the process.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.contract import SYSTEMS, Kind, Role, Table
+from orchestration.lib.delivery import Delivery, DeliveryError, now_utc
+from orchestration.lib.ingest import audit
+from orchestration.lib.ingest.reading import FileRejected, check_and_decode, check_header, discard, read_rows
+from orchestration.lib.ingest.validation import (
+    build_value_rejects_sql,
+    ident,
+    month_mismatch_sql,
+    quote,
+)
+from orchestration.lib.pseudonymise import PseudoKey, sql_hmac
+
+# Above this share of rejected lines the file is refused as a whole: a systematic export fault is
+# better fixed and re-delivered than loaded with holes (docs/raw-formats.md, "Rejected lines").
+MAX_REJECT_RATE = 0.01
+
+# Stages at which tests may inject a fault (an exception, or killing the process) to prove atomicity.
+FaultHook = Callable[[str], None]
+
+
+@dataclass
+class FileResult:
+    system: str
+    entity: str
+    month: str
+    version: int
+    file: str
+    sha256: str
+    rows_in_file: int
+    rows_loaded: int
+    rows_rejected: int
+    status: str  # "loaded", or "unchanged" when this exact file is already the month's active one
+    key_id: str
+    seconds: float
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reject_rate(self) -> float:
+        return self.rows_rejected / self.rows_in_file if self.rows_in_file else 0.0
+
+
+def raw_table_name(table: Table) -> str:
+    return f"raw.{table.raw_table}"
+
+
+def warehouse_columns(table: Table) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the raw table, derived from the contract."""
+    cols = []
+    for c in table.columns:
+        if not c.role.reaches_warehouse:
+            continue
+        if c.role in (Role.PERSON_ID, Role.LEGACY_PERSON_ID):
+            sql_type = "VARCHAR"
+        elif c.kind in (Kind.DATE, Kind.MONTH):
+            sql_type = "DATE"
+        elif c.kind is Kind.INTEGER:
+            sql_type = "BIGINT"
+        else:
+            sql_type = "VARCHAR"
+        cols.append((c.warehouse_name, sql_type))
+    return cols + [
+        ("_delivery_month", "DATE"),
+        ("_delivery_version", "INTEGER"),
+        ("_source_file", "VARCHAR"),
+        ("_source_line", "BIGINT"),
+        ("_file_sha256", "VARCHAR"),
+        ("_pseudo_key_id", "VARCHAR"),
+        ("_loaded_at", "TIMESTAMP"),
+    ]
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    cols = ", ".join(f"{ident(n)} {t}" for n, t in warehouse_columns(table))
+    con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table_name(table)} ({cols})")
+
+
+def select_sql(table: Table, month: str) -> str:
+    """Typed, pseudonymised projection of `parsed` without rejected lines; drops identifiers."""
+    system = SYSTEMS[table.system]
+    fmt = quote(system.date_format)
+    exprs = []
+    for c in table.columns:
+        if not c.role.reaches_warehouse:
+            continue
+        v = ident(c.name)
+        if c.role is Role.DELIVERY_MONTH:
+            expr = f"DATE '{month}-01'"
+        elif c.role is Role.PERSON_ID:
+            expr = sql_hmac(v, table.system)
+        elif c.role is Role.LEGACY_PERSON_ID:
+            expr = sql_hmac(v, "parcours3")
+        elif c.role is Role.BIRTH_DATE:
+            expr = f"date_trunc('month', strptime({v}, {fmt}))::DATE"
+        elif c.kind is Kind.DATE:
+            expr = f"strptime({v}, {fmt})::DATE"
+        elif c.kind is Kind.INTEGER:
+            expr = f"{v}::BIGINT"
+        else:
+            expr = v
+        exprs.append(f"{expr} AS {ident(c.warehouse_name)}")
+    exprs += [
+        f"DATE '{month}-01' AS _delivery_month",
+        "$version AS _delivery_version",
+        "$file AS _source_file",
+        "_line AS _source_line",
+        "$sha AS _file_sha256",
+        "$key_id AS _pseudo_key_id",
+        "$loaded_at::TIMESTAMP AS _loaded_at",
+    ]
+    return (
+        "SELECT " + ", ".join(exprs) + " FROM parsed WHERE _line NOT IN (SELECT line FROM value_rejects) ORDER BY _line"
+    )
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    delivery: Delivery,
+    entity: str,
+    key: PseudoKey,
+    run_id: str = "",
+    max_reject_rate: float = MAX_REJECT_RATE,
+    fault_hook: FaultHook | None = None,
+    workdir: Path | None = None,
+) -> FileResult:
+    started = time.monotonic()
+    started_at = now_utc()
+    system = SYSTEMS[delivery.system]
+    table = system.tables[entity]
+    manifest_files = delivery.files()
+    if entity not in manifest_files:
+        raise FileRejected(f"{delivery.manifest_path}: no {entity} file listed for {delivery.label}")
+    expected = manifest_files[entity]
+    path = delivery.folder / expected.name
+    if expected.name != table.file_name(delivery.month):
+        raise FileRejected(f"{path}: named {expected.name!r}, the contract expects {table.file_name(delivery.month)!r}")
+    audit.ensure_tables(con)
+    ensure_raw_table(con, table)
+    audit.check_key(con, key)
+
+    with tempfile.TemporaryDirectory(dir=workdir or delivery.folder.parents[3]) as tmp:
+        checked = check_and_decode(path, expected, system.encoding, Path(tmp))
+        try:
+            active = audit.active_file(con, delivery.system, entity, delivery.month)
+            if active and active["file_sha256"] == checked.sha256:
+                return FileResult(
+                    delivery.system,
+                    entity,
+                    delivery.month,
+                    active["delivery_version"],
+                    str(path),
+                    checked.sha256,
+                    active["rows_in_file"],
+                    active["rows_loaded"],
+                    active["rows_rejected"],
+                    "unchanged",
+                    active["pseudo_key_id"],
+                    time.monotonic() - started,
+                )
+            if active and active["delivery_version"] > delivery.version:
+                raise FileRejected(
+                    f"{path}: version {delivery.version} is older than the loaded version "
+                    f"{active['delivery_version']} of {delivery.system}/{delivery.month}"
+                )
+            check_header(checked, table, system.delimiter)
+            read_rows(con, checked, table, system.delimiter)
+        finally:
+            discard(checked)
+
+    bad_month = next(iter(con.execute(month_mismatch_sql(table, system, delivery.month)).fetchall()), None)
+    if bad_month:
+        raise FileRejected(
+            f"{path}: line {bad_month[0]}: {table.columns[0].name} is {bad_month[1]!r} but the delivery folder "
+            f"is {delivery.month} ({system.format_month(delivery.month)})"
+        )
+    con.execute(build_value_rejects_sql(table, system))
+    rejected_lines = con.execute(
+        "SELECT count(*) FROM (SELECT line FROM value_rejects UNION SELECT line FROM structural_rejects)"
+    ).fetchall()[0][0]
+    rows_loaded = checked.data_lines - rejected_lines
+    rate = rejected_lines / checked.data_lines if checked.data_lines else 0.0
+    reasons = dict(
+        con.execute(
+            "SELECT reason, count(*) FROM (SELECT reason FROM value_rejects "
+            "UNION ALL SELECT error_type FROM structural_rejects) GROUP BY ALL ORDER BY 2 DESC"
+        ).fetchall()
+    )
+    if rate > max_reject_rate:
+        raise FileRejected(
+            f"{path}: {rejected_lines} of {checked.data_lines} lines rejected ({rate:.2%}), above the "
+            f"{max_reject_rate:.2%} limit; reasons: {reasons}"
+        )
+
+    params = {
+        "version": delivery.version,
+        "file": str(path),
+        "sha": checked.sha256,
+        "key_id": key.key_id,
+        "loaded_at": started_at,
+    }
+    ipad, opad = key.pads()
+    month_date = f"{delivery.month}-01"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {raw_table_name(table)} WHERE _delivery_month = $m", {"m": month_date})
+        if fault_hook:
+            fault_hook("after_delete")
+        con.execute(
+            f"INSERT INTO {raw_table_name(table)} {select_sql(table, delivery.month)}",
+            params | {"ipad": ipad, "opad": opad},
+        )
+        inserted = con.execute(
+            f"SELECT count(*) FROM {raw_table_name(table)} WHERE _delivery_month = $m", {"m": month_date}
+        ).fetchall()[0][0]
+        if inserted != rows_loaded:
+            raise DeliveryError(f"{path}: {inserted} rows inserted where {rows_loaded} were expected")
+        if fault_hook:
+            fault_hook("after_insert")
+        audit.replace_quarantine(con, delivery, table, path, checked.sha256, run_id)
+        audit.record_load(
+            con,
+            delivery=delivery,
+            entity=entity,
+            path=path,
+            sha256=checked.sha256,
+            file_bytes=checked.bytes,
+            rows_in_file=checked.data_lines,
+            rows_loaded=rows_loaded,
+            rows_rejected=rejected_lines,
+            key_id=key.key_id,
+            run_id=run_id,
+            started_at=started_at,
+        )
+        if fault_hook:
+            fault_hook("before_commit")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return FileResult(
+        delivery.system,
+        entity,
+        delivery.month,
+        delivery.version,
+        str(path),
+        checked.sha256,
+        checked.data_lines,
+        rows_loaded,
+        rejected_lines,
+        "loaded",
+        key.key_id,
+        time.monotonic() - started,
+        reasons,
+    )
