@@ -1,0 +1,21 @@
+"""The Dagster code location: assembles what the modules under `defs/` define. Nothing else lives here."""
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.dbt_project import dbt_project
+from orchestration.defs.ingest import raw_assets
+from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.transform import milo_dbt_models
+
+defs = dg.Definitions(
+    assets=[*raw_assets, milo_dbt_models],
+    resources={
+        "warehouse": WarehouseResource(),
+        # The dbt of this environment, whether or not the virtualenv is activated.
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    },
+)

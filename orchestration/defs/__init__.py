@@ -1,0 +1,1 @@
+"""Dagster definitions, grouped by what they do: ingest, transform, report, automation."""

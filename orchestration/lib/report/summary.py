@@ -1,0 +1,58 @@
+"""The short summary `make demo` ends with: rows per layer, and young people per month."""
+
+from __future__ import annotations
+
+from orchestration.lib.settings import Paths
+from orchestration.lib.warehouse import open_warehouse
+
+LAYERS = ("raw", "audit", "reference", "staging", "harmonised", "marts")
+
+
+def layer_row_counts(con) -> list[tuple[str, int, int]]:
+    """(schema, tables and views, rows) for each layer present."""
+    objects = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN $s",
+        {"s": list(LAYERS)},
+    ).fetchall()
+    totals: dict[str, list[int]] = {}
+    for schema, name in objects:
+        rows = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchall()[0][0]
+        entry = totals.setdefault(schema, [0, 0])
+        entry[0] += 1
+        entry[1] += rows
+    return [(layer, *totals[layer]) for layer in LAYERS if layer in totals]
+
+
+def young_people_per_month(con) -> list[tuple]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+        "AND table_name = 'new_young_people_monthly'"
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    return con.execute(
+        """
+        SELECT strftime(month, '%Y-%m') AS month,
+               sum(new_young_people) FILTER (WHERE source_system = 'parcours3') AS parcours3,
+               sum(new_young_people) FILTER (WHERE source_system = 'imilo') AS imilo
+        FROM marts.new_young_people_monthly
+        WHERE month >= DATE '2013-01-01'
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+
+
+def print_summary(paths: Paths) -> None:
+    if not paths.warehouse.exists():
+        print(f"no warehouse at {paths.warehouse} yet")
+        return
+    with open_warehouse(paths.warehouse, read_only=True) as con:
+        print(f"Warehouse {paths.warehouse}")
+        print(f"{'layer':<12}{'objects':>8}{'rows':>14}")
+        for layer, objects, rows in layer_row_counts(con):
+            print(f"{layer:<12}{objects:>8}{rows:>14,}")
+        months = young_people_per_month(con)
+        if months:
+            print("\nNew young people per month of first welcome (Parcours 3 | I-Milo):")
+            for month, p3, imilo in months:
+                print(f"  {month}  {p3 or 0:>7,} | {imilo or 0:>7,}")
