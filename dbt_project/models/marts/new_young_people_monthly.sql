@@ -1,10 +1,16 @@
 {#- Walking-skeleton mart: first welcomes per month and delivering system, straight from staging.
-    The harmonised marts (issue 6) supersede it. -#}
+    The harmonised marts supersede it. -#}
 with young_people as (
-    select person_id, first_welcome_date, 'parcours3' as source_system
+    select
+        person_id,
+        first_welcome_date,
+        'parcours3' as source_system
     from {{ ref('stg_parcours3__young_people') }}
     union all
-    select person_id, first_welcome_date, 'imilo' as source_system
+    select
+        person_id,
+        first_welcome_date,
+        'imilo' as source_system
     from {{ ref('stg_imilo__young_people') }}
 ),
 
@@ -15,11 +21,18 @@ first_record as (
         min(first_welcome_date) as first_welcome_date
     from young_people
     group by source_system, person_id
+),
+
+monthly as (
+    select
+        source_system,
+        cast({{ month_of('first_welcome_date') }} as date) as month
+    from first_record
 )
 
 select
-    cast({{ month_of('first_welcome_date') }} as date) as month,
+    month,
     source_system,
     count(*) as new_young_people
-from first_record
-group by 1, 2
+from monthly
+group by month, source_system
