@@ -95,7 +95,7 @@ def build_raw_assets(system_name: str) -> dg.AssetsDefinition:
             for table in selected:
                 results = []
                 for month in months:
-                    result = ingest_month(con, landing, system_name, table.entity, month, run_id=context.run_id)
+                    result = ingest_month(con, landing, system_name, table.entity, month, run_id=context.run.run_id)
                     results.append(result)
                     context.log.info(f"{system_name}/{table.entity}/{month}: {_file_metadata(result)}")
                 loaded = [r for r in results if isinstance(r, FileResult)]
@@ -136,7 +136,7 @@ def _range_metadata(results: list) -> dict:
 
 
 def _preview(con, table: Table) -> str:
-    frame = con.execute(
+    frame = con.sql(
         f"SELECT * EXCLUDE (_source_file, _file_sha256, _loaded_at) FROM {raw_table_name(table)} "
         f"ORDER BY _delivery_month DESC, _source_line LIMIT {PREVIEW_ROWS}"
     ).pl()
