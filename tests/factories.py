@@ -108,7 +108,7 @@ def valid_row(system: str, entity: str, month: str, **overrides: str) -> list[st
 def rows_for(system: str, entity: str, month: str, count: int) -> list[list[str]]:
     """`count` valid rows with distinct identifiers."""
     t = table(system, entity)
-    id_columns = [c.name for c in t.columns if c.role in (Role.PERSON_ID, Role.RECORD_ID)]
+    id_columns = [c.name for c in t.columns if c.role in (Role.PERSON_ID, Role.LEGACY_PERSON_ID, Role.RECORD_ID)]
     rows = []
     for i in range(count):
         overrides = {}

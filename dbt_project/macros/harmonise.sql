@@ -1,0 +1,58 @@
+{#- Shared by the harmonised models. Engine-specific SQL stays in these few macros. -#}
+
+{#- Look a delivered code up in a mapping seed; a code the seed lacks becomes 'unknown', never a lost row. -#}
+{% macro mapped(alias, column, system_column='source_system') -%}
+    coalesce({{ alias }}.{{ column }}, 'unknown')
+{%- endmacro %}
+
+{% macro join_mapping(seed, alias, system_expr, code_expr, extra_condition=none) -%}
+    left join {{ ref(seed) }} as {{ alias }}
+        on {{ alias }}.source_system = {{ system_expr }}
+        and {{ alias }}.source_code = {{ code_expr }}
+        {%- if extra_condition %} and {{ extra_condition }}{% endif %}
+{%- endmacro %}
+
+{#- Record key unique across both systems: '<system>:<id>'. -#}
+{% macro system_key(system_expr, id_expr) -%}
+    {{ dbt.concat([system_expr, "':'", id_expr]) }}
+{%- endmacro %}
+
+{#- Incremental models rebuild the half-open window [min_date, max_date) of months Dagster passes;
+    a first build (or --full-refresh) takes everything. -#}
+{% macro in_incremental_window(date_column) -%}
+    {%- if is_incremental() -%}
+        {{ date_column }} >= cast('{{ var("min_date") }}' as date)
+        and {{ date_column }} < cast('{{ var("max_date") }}' as date)
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of the incremental models: empty the window before it is rebuilt (append strategy), so a
+    month whose rows all disappeared in a corrected re-delivery is emptied too. -#}
+{% macro delete_incremental_window(date_column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ date_column }} >= cast('{{ var("min_date") }}' as date)
+            and {{ date_column }} < cast('{{ var("max_date") }}' as date)
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whole months between two month starts (portable). -#}
+{% macro months_between(start_month, end_month) -%}
+    {{ dbt.datediff(start_month, end_month, 'month') }}
+{%- endmacro %}
+
+{#- Person key of a record: through person_keys when its dossier was delivered; otherwise (a dossier last
+    changed before the first delivery) the record's own pseudonym, so the record is never dropped. -#}
+{% macro join_person_key(alias, system_expr, person_expr) -%}
+    left join {{ ref('person_keys') }} as {{ alias }}
+        on {{ alias }}.source_system = {{ system_expr }}
+        and {{ alias }}.source_person_id = {{ person_expr }}
+{%- endmacro %}
+
+{% macro person_key(alias, person_expr) -%}
+    coalesce({{ alias }}.person_key, {{ person_expr }})
+{%- endmacro %}
