@@ -23,7 +23,7 @@ select
         as contract_type,
     -- durable: by its type, or lasting six months (183 days) or more (DARES convention)
     coalesce(contract_map.is_durable_by_type, false)
-    or {{ dbt.datediff('situations.start_date', 'situations.end_date', 'day') }} >= 183
+    or {{ dbt.datediff('situations.start_date', 'situations.end_date', 'day') }} >= 183  -- noqa: LT05
         as is_durable_employment_contract,
     case
         when situations.state_code = 'PREVU' then 'planned'
