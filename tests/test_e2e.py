@@ -61,10 +61,18 @@ def test_file_to_mart(data_dir):
     assert evaluations, "dbt tests should surface as asset checks"
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
     with open_warehouse(data_dir.warehouse, read_only=True) as con:
-        mart = con.execute(
-            "SELECT source_system, sum(new_young_people) FROM marts.new_young_people_monthly GROUP BY 1 ORDER BY 1"
+        # 6 P3 dossiers, 4 of them migrated to I-Milo the same month: 6 people, not 10
+        people = con.execute("SELECT count(*) FROM harmonised.persons").fetchall()[0][0]
+        # every event took place on 2015-02-10: 6 P3 interviews + 4 I-Milo interviews of migrated people
+        national = con.execute(
+            "SELECT young_people_in_contact, individual_interviews FROM marts.monthly_activity "
+            "WHERE geo_level = 'national' AND month = DATE '2015-02-01'"
         ).fetchall()
-    assert mart == [("imilo", 4), ("parcours3", 6)]
+        gj = con.execute("SELECT count(*), count(DISTINCT person_id) FROM marts.fct_gj_spells").fetchall()
+    assert people == 6
+    assert national == [(6, 10)]
+    # each P3 GJ enrolment entered on 2015-02-03 and its I-Milo copy are one entry; the 5th and 6th are P3 only
+    assert gj == [(6, 6)]
 
 
 def test_month_without_delivery_by_design_materialises_empty(data_dir):

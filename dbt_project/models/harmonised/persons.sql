@@ -1,6 +1,18 @@
-{#- One row per young person across both systems: what does not change (sex, birth month, first welcome)
-    and where they were seen. Characteristics that change are in person_history. -#}
-with history as (
+{#- One row per young person across both systems: everyone with a dossier, an event, an enrolment or a
+    situation delivered. What does not change (sex, birth month, first welcome) comes from their dossier;
+    a person whose dossier was last changed before the first delivery has events but no dossier version,
+    and nulls there. Characteristics that change are in person_history. -#}
+with everyone as (
+    select person_key from {{ ref('person_history') }}
+    union
+    select person_key from {{ ref('events') }}
+    union
+    select person_key from {{ ref('scheme_enrolments') }}
+    union
+    select person_key from {{ ref('situations') }}
+),
+
+history as (
     select * from {{ ref('person_history') }}
 ),
 
@@ -26,15 +38,19 @@ latest as (
 )
 
 select
-    first_and_last.person_key,
+    everyone.person_key,
     latest.sex,
     latest.birth_month,
     first_and_last.first_welcome_date,
     first_and_last.first_delivery_month,
     first_and_last.last_delivery_month,
     latest.source_system as last_source_system,
-    first_and_last.systems_seen = 2 as migrated_from_parcours3
-from first_and_last
-inner join latest
-    on first_and_last.person_key = latest.person_key
+    coalesce(first_and_last.systems_seen = 2, false) as migrated_from_parcours3,
+    first_and_last.person_key is not null as has_dossier_version
+from everyone
+left join first_and_last
+    on everyone.person_key = first_and_last.person_key
+left join latest
+    on
+        everyone.person_key = latest.person_key
         and latest.recency = 1

@@ -24,20 +24,19 @@ def layer_row_counts(con) -> list[tuple[str, int, int]]:
 
 
 def young_people_per_month(con) -> list[tuple]:
+    """(month, young people in contact, first welcomes, GJ entries) nationally, from marts.monthly_activity."""
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-        "AND table_name = 'new_young_people_monthly'"
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'marts' AND table_name = 'monthly_activity'"
     ).fetchall()[0][0]
     if not exists:
         return []
     return con.execute(
         """
-        SELECT strftime(month, '%Y-%m') AS month,
-               sum(new_young_people) FILTER (WHERE source_system = 'parcours3') AS parcours3,
-               sum(new_young_people) FILTER (WHERE source_system = 'imilo') AS imilo
-        FROM marts.new_young_people_monthly
-        WHERE month >= DATE '2013-01-01'
-        GROUP BY 1 ORDER BY 1
+        SELECT strftime(month, '%Y-%m'), young_people_in_contact, first_welcomes, gj_entries
+        FROM marts.monthly_activity
+        WHERE geo_level = 'national'
+        ORDER BY month
         """
     ).fetchall()
 
@@ -53,6 +52,6 @@ def print_summary(paths: Paths) -> None:
             print(f"{layer:<12}{objects:>8}{rows:>14,}")
         months = young_people_per_month(con)
         if months:
-            print("\nNew young people per month of first welcome (Parcours 3 | I-Milo):")
-            for month, p3, imilo in months:
-                print(f"  {month}  {p3 or 0:>7,} | {imilo or 0:>7,}")
+            print(f"\n{'month':<9}{'young people in contact':>25}{'first welcomes':>16}{'GJ entries':>12}")
+            for month, in_contact, welcomes, gj in months:
+                print(f"{month:<9}{in_contact:>25,}{welcomes:>16,}{gj:>12,}")

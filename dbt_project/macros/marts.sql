@@ -1,0 +1,62 @@
+{#- Shared by the marts. Engine-specific SQL stays in these few macros (each has a DuckDB / default
+    form and, where it differs, a Spark form through dbt's dispatch). -#}
+
+{#- Completed calendar months from start_date to end_date (1997-03-01 -> 2015-03-01 is 216). -#}
+{% macro months_elapsed(start_date, end_date) -%}
+    ({{ dbt.datediff(start_date, end_date, 'month') }}
+    - case when extract(day from {{ end_date }}) < extract(day from {{ start_date }}) then 1 else 0 end)
+{%- endmacro %}
+
+{#- Length in months (days / 30.4375, the mean month), for durations. -#}
+{% macro duration_months(start_date, end_date) -%}
+    round({{ dbt.datediff(start_date, end_date, 'day') }} / 30.4375, 2)
+{%- endmacro %}
+
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median', 'milo')(expression)) }}
+{%- endmacro %}
+
+{% macro default__median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro spark__median(expression) -%}
+    percentile({{ expression }}, 0.5)
+{%- endmacro %}
+
+{#- Share as a fraction with 4 decimals; null when the denominator is 0. -#}
+{% macro share(numerator, denominator) -%}
+    case when {{ denominator }} > 0 then round(cast({{ numerator }} as double) / {{ denominator }}, 4) end
+{%- endmacro %}
+
+{#- Age in whole years at a date, from the birth month (the day of birth is never stored). -#}
+{% macro age_years(birth_month, at_date) -%}
+    cast(floor({{ months_elapsed(birth_month, at_date) }} / 12.0) as integer)
+{%- endmacro %}
+
+{#- Age band of the DARES tables. -#}
+{% macro age_band(age_years) -%}
+    case
+        when {{ age_years }} < 18 then 'under_18'
+        when {{ age_years }} <= 21 then '18_21'
+        when {{ age_years }} <= 25 then '22_25'
+        else '26_plus'
+    end
+{%- endmacro %}
+
+{#- The geography levels of the published tables, finest last: (level, code expression). -#}
+{% macro geo_levels() -%}
+    {{ return([
+        ('national', "'FR'"),
+        ('region', 'region_2016_code'),
+        ('departement', 'departement_code'),
+        ('mission_locale', 'mission_locale_code'),
+    ]) }}
+{%- endmacro %}
+
+{#- Seniority months 1..n as rows, without a date-spine package. -#}
+{% macro seniority_months(n) -%}
+    {%- for m in range(1, n + 1) %}
+    select {{ m }} as seniority_month{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

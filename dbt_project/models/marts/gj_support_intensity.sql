@@ -1,0 +1,122 @@
+{#- Support received month by month of seniority in the scheme (1 = the first month after entry), per entry
+    cohort, for Garantie jeunes, PACEA without a Garantie jeunes phase, and CEJ. People count while their
+    continuous spell is open and the month has been delivered; events are those that took place. -#}
+with observation as (
+    select observed_until from {{ ref('observation_window') }}
+),
+
+gj_inside_pacea as (
+    select distinct parent_spell_id
+    from {{ ref('scheme_spells') }}
+    where scheme = 'GJ' and parent_spell_id is not null
+),
+
+spells as (
+    select
+        spells.spell_id,
+        spells.person_key,
+        spells.scheme,
+        spells.entry_date,
+        spells.entry_month,
+        spells.end_date
+    from {{ ref('scheme_spells') }} as spells
+    left join gj_inside_pacea
+        on spells.spell_id = gj_inside_pacea.parent_spell_id
+    where
+        spells.scheme in ('GJ', 'CEJ')
+        or (spells.scheme = 'PACEA' and gj_inside_pacea.parent_spell_id is null)
+),
+
+seniority as (
+    {{ seniority_months(24) }}
+),
+
+-- each spell's seniority months while it is open and delivered
+spell_months as (
+    select
+        spells.spell_id,
+        spells.person_key,
+        spells.scheme,
+        spells.entry_month,
+        seniority.seniority_month,
+        {{ dbt.dateadd('month', 'seniority.seniority_month - 1', 'spells.entry_date') }} as period_start,
+        {{ dbt.dateadd('month', 'seniority.seniority_month', 'spells.entry_date') }} as period_end,
+        spells.end_date
+    from spells
+    cross join seniority
+    cross join observation
+    where
+        {{ dbt.dateadd('month', 'seniority.seniority_month - 1', 'spells.entry_date') }} < observation.observed_until
+        and (
+            spells.end_date is null
+            or spells.end_date > {{ dbt.dateadd('month', 'seniority.seniority_month - 1', 'spells.entry_date') }}
+        )
+),
+
+per_person as (
+    select
+        spell_months.scheme,
+        spell_months.entry_month,
+        spell_months.seniority_month,
+        spell_months.spell_id,
+        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
+        sum(case when events.event_type = 'workshop' then 1 else 0 end) as workshops,
+        sum(case when events.event_type = 'collective_information' then 1 else 0 end)
+            as collective_information_sessions,
+        sum(case when events.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
+    from spell_months
+    left join {{ ref('events') }} as events
+        on
+            spell_months.person_key = events.person_key
+            and events.took_place
+            and spell_months.period_start <= events.event_date
+            and spell_months.period_end > events.event_date
+            and (spell_months.end_date is null or spell_months.end_date > events.event_date)
+    group by spell_months.scheme, spell_months.entry_month, spell_months.seniority_month, spell_months.spell_id
+),
+
+cohorts as (
+    select
+        scheme,
+        'month' as cohort_level,
+        entry_month as cohort_month,
+        seniority_month,
+        spell_id,
+        individual_interviews,
+        workshops,
+        collective_information_sessions,
+        remote_contacts
+    from per_person
+    union all
+    select
+        scheme,
+        'year' as cohort_level,
+        cast({{ dbt.date_trunc('year', 'entry_month') }} as date) as cohort_month,
+        seniority_month,
+        spell_id,
+        individual_interviews,
+        workshops,
+        collective_information_sessions,
+        remote_contacts
+    from per_person
+)
+
+select
+    scheme,
+    cohort_level,
+    cohort_month,
+    seniority_month,
+    count(*) as people,
+    round(avg(cast(individual_interviews as double)), 4) as individual_interviews_per_person,
+    round(avg(cast(workshops as double)), 4) as workshops_per_person,
+    round(avg(cast(collective_information_sessions as double)), 4) as collective_information_per_person,
+    round(avg(cast(remote_contacts as double)), 4) as remote_contacts_per_person,
+    sum(case when individual_interviews > 0 then 1 else 0 end) as people_with_individual_interview,
+    sum(case when workshops + collective_information_sessions > 0 then 1 else 0 end)
+        as people_with_collective_activity,
+    {{ share('sum(case when individual_interviews > 0 then 1 else 0 end)', 'count(*)') }}
+        as share_with_individual_interview,
+    {{ share('sum(case when workshops + collective_information_sessions > 0 then 1 else 0 end)', 'count(*)') }}
+        as share_with_collective_activity
+from cohorts
+group by scheme, cohort_level, cohort_month, seniority_month

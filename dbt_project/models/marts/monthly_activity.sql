@@ -1,0 +1,207 @@
+{#- Monthly activity of the missions locales: one row per month x geography level x code. Contacts,
+    interviews and first welcomes are localised by the mission locale that recorded them; scheme entries by
+    the mission locale of entry; end-of-month stocks by the young person's residence (département and
+    region), as the official series do (at mission-locale level, by the mission locale of the spell). -#}
+{%- set schemes = ['GJ', 'PACEA', 'CEJ', 'CIVIS', 'ANI', 'EAV', 'DIAG', 'PPAE'] %}
+with observation as (
+    select
+        first_delivery_month,
+        observed_until
+    from {{ ref('observation_window') }}
+),
+
+mission_locales as (
+    select * from {{ ref('mission_locales') }}
+),
+
+months as (
+    select distinct events.event_month as month
+    from {{ ref('events') }} as events
+    cross join observation
+    where events.event_month >= observation.first_delivery_month and events.event_month < observation.observed_until
+),
+
+-- one row per person, month and mission locale with what they received there
+contacts as (
+    select
+        events.event_month as month,
+        events.mission_locale_code,
+        events.person_key,
+        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
+        max(
+            case
+                when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1 else 0
+            end
+        )
+            as received_in_interview,
+        max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
+    from {{ ref('events') }} as events
+    where events.took_place
+    group by events.event_month, events.mission_locale_code, events.person_key
+),
+
+first_welcomes as (
+    select
+        cast({{ month_of('persons.first_welcome_date') }} as date) as month,
+        history.mission_locale_code,
+        persons.person_key
+    from {{ ref('persons') }} as persons
+    inner join {{ ref('person_history') }} as history
+        on
+            persons.person_key = history.person_key
+            -- the mission locale of the dossier's first delivered version
+            and persons.first_delivery_month = history.valid_from_month
+),
+
+entries as (
+    select
+        cast({{ month_of('enrolments.entry_date') }} as date) as month,
+        enrolments.mission_locale_code,
+        enrolments.scheme,
+        enrolments.is_renewal
+    from {{ ref('scheme_enrolments') }} as enrolments
+),
+
+-- spells open at the end of each month, with the residence in force that month
+stock as (
+    select
+        months.month,
+        spells.scheme,
+        spells.mission_locale_code,
+        history.residence_departement_code,
+        history.residence_region_2016_code
+    from {{ ref('scheme_spells') }} as spells
+    inner join months
+        on
+            spells.entry_date < {{ dbt.dateadd('month', 1, 'months.month') }}
+            and (spells.end_date is null or spells.end_date >= {{ dbt.dateadd('month', 1, 'months.month') }})
+    left join {{ ref('person_history') }} as history
+        on
+            spells.person_key = history.person_key
+            and months.month >= history.valid_from_month
+            and (history.valid_to_month is null or months.month < history.valid_to_month)
+),
+
+{%- for level, code in geo_levels() %}
+{%- set ml_code = {'national': "'FR'", 'region': 'ml.region_2016_code', 'departement': 'ml.departement_code',
+    'mission_locale': 'ml.mission_locale_code'}[level] %}
+{%- set residence_code = {'national': "'FR'", 'region': 'stock.residence_region_2016_code',
+    'departement': 'stock.residence_departement_code', 'mission_locale': 'stock.mission_locale_code'}[level] %}
+
+    contacts_{{ level }} as (
+        select
+            contacts.month,
+            cast(coalesce({{ ml_code }}, 'unknown') as varchar) as geo_code,
+            count(distinct contacts.person_key) as young_people_in_contact,
+            count(distinct case when contacts.received_in_interview = 1 then contacts.person_key end)
+                as received_in_interview,
+            count(distinct case when contacts.received_individually = 1 then contacts.person_key end)
+                as received_in_individual_interview,
+            sum(contacts.individual_interviews) as individual_interviews
+        from contacts
+        {%- if level != 'national' %}
+            left join mission_locales as ml on contacts.mission_locale_code = ml.mission_locale_code
+        {%- endif %}
+        group by contacts.month, coalesce({{ ml_code }}, 'unknown')
+    ),
+
+    welcomes_{{ level }} as (
+        select
+            first_welcomes.month,
+            cast(coalesce({{ ml_code }}, 'unknown') as varchar) as geo_code,
+            count(*) as first_welcomes
+        from first_welcomes
+        {%- if level != 'national' %}
+            left join mission_locales as ml on first_welcomes.mission_locale_code = ml.mission_locale_code
+        {%- endif %}
+        group by first_welcomes.month, coalesce({{ ml_code }}, 'unknown')
+    ),
+
+    entries_{{ level }} as (
+        select
+            {%- for scheme in schemes %}
+                sum(case when entries.scheme = '{{ scheme }}' then 1 else 0 end) as {{ scheme | lower }}_entries,
+                sum(case when entries.scheme = '{{ scheme }}' and not entries.is_renewal then 1 else 0 end)
+                    as {{ scheme | lower }}_entries_excl_renewals,
+            {%- endfor %}
+            entries.month,
+            cast(coalesce({{ ml_code }}, 'unknown') as varchar) as geo_code
+        from entries
+        {%- if level != 'national' %}
+            left join mission_locales as ml on entries.mission_locale_code = ml.mission_locale_code
+        {%- endif %}
+        group by entries.month, coalesce({{ ml_code }}, 'unknown')
+    ),
+
+    stock_{{ level }} as (
+        select
+            {%- for scheme in schemes %}
+                sum(case when stock.scheme = '{{ scheme }}' then 1 else 0 end) as {{ scheme | lower }}_stock,
+            {%- endfor %}
+            stock.month,
+            cast(coalesce({{ residence_code }}, 'unknown') as varchar) as geo_code
+        from stock
+        group by stock.month, coalesce({{ residence_code }}, 'unknown')
+    ),
+
+    keys_{{ level }} as (
+        select
+            month,
+            geo_code
+        from contacts_{{ level }}
+        union
+        select
+            month,
+            geo_code
+        from welcomes_{{ level }}
+        union
+        select
+            month,
+            geo_code
+        from entries_{{ level }}
+        union
+        select
+            month,
+            geo_code
+        from stock_{{ level }}
+    ),
+
+    activity_{{ level }} as (
+        select
+            keys.month,
+            '{{ level }}' as geo_level,
+            coalesce(keys.geo_code, 'unknown') as geo_code,
+            coalesce(contacts.young_people_in_contact, 0) as young_people_in_contact,
+            coalesce(contacts.received_in_interview, 0) as received_in_interview,
+            coalesce(contacts.received_in_individual_interview, 0) as received_in_individual_interview,
+            coalesce(welcomes.first_welcomes, 0) as first_welcomes,
+            {%- for scheme in schemes %}
+                coalesce(entries.{{ scheme | lower }}_entries, 0) as {{ scheme | lower }}_entries,
+                coalesce(entries.{{ scheme | lower }}_entries_excl_renewals, 0)
+                    as {{ scheme | lower }}_entries_excl_renewals,
+                coalesce(stock.{{ scheme | lower }}_stock, 0) as {{ scheme | lower }}_stock,
+            {%- endfor %}
+            coalesce(contacts.individual_interviews, 0) as individual_interviews
+        from keys_{{ level }} as keys
+        left join contacts_{{ level }} as contacts
+            on keys.month = contacts.month and keys.geo_code = contacts.geo_code
+        left join welcomes_{{ level }} as welcomes
+            on keys.month = welcomes.month and keys.geo_code = welcomes.geo_code
+        left join entries_{{ level }} as entries
+            on keys.month = entries.month and keys.geo_code = entries.geo_code
+        left join stock_{{ level }} as stock
+            on keys.month = stock.month and keys.geo_code = stock.geo_code
+    ),
+{%- endfor %}
+
+stacked as (
+    {%- for level, code in geo_levels() %}
+        select * from activity_{{ level }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+
+select stacked.*
+from stacked
+inner join months
+    on stacked.month = months.month
