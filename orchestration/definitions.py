@@ -9,10 +9,10 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.ingest import raw_assets
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.transform import milo_dbt_models
+from orchestration.defs.transform import dbt_models, dbt_monthly_models
 
 defs = dg.Definitions(
-    assets=[*raw_assets, milo_dbt_models],
+    assets=[*raw_assets, dbt_monthly_models, dbt_models],
     resources={
         "warehouse": WarehouseResource(),
         # The dbt of this environment, whether or not the virtualenv is activated.

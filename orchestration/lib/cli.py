@@ -7,6 +7,7 @@ $MILO_DATA_DIR/dagster and shows in the UI exactly like a run launched there.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ DEFAULT_START, DEFAULT_END = "2013-01", "2025-12"
 # Small enough for a first `make demo` (install included) well under 10 minutes on 2 cores.
 DEFAULT_SCALE = 0.02
 DEFAULT_SEED = 20130101
-DBT_SELECTION = "group:reference or group:staging or group:harmonised or group:marts"
+DBT_SELECTION = "key:staging/* or key:harmonised/* or key:marts/* or key:reference/*"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--report", action="store_true", help="print the calibration report afterwards")
     synth.add_argument("--progress", action="store_true", help="one progress line per month on stderr")
 
-    run = commands.add_parser("materialize", help="materialise raw assets for a month range, then the dbt models")
+    run = commands.add_parser("materialize", help="materialise every asset for a month range, in one Dagster run")
     run.add_argument("--from", dest="start", help="first month YYYY-MM (default: first delivered month)")
     run.add_argument("--to", dest="end", help="last month YYYY-MM (default: last delivered month)")
     run.add_argument("--only", choices=["raw", "dbt"], help="only the raw assets, or only the dbt models")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental dbt models from scratch")
 
     commands.add_parser("summary", help="rows per layer and young people per month")
     sources = commands.add_parser("dbt-sources", help="regenerate the dbt sources file from the contract")
@@ -110,19 +112,14 @@ def _materialize(args, paths: settings.Paths) -> int:
         print(f"no deliveries under {paths.landing}: run `milo synth` first", file=sys.stderr)
         return 1
     start, end = args.start or months[0], args.end or months[-1]
-    module = ["-m", "orchestration.definitions"]
-    if args.only in (None, "raw"):
-        _dagster(
-            "asset", "materialize", *module, "--select", raw_selection(), "--partition-range", f"{start}-01...{end}-01"
-        )
-    if args.only in (None, "dbt"):
-        _dagster(
-            "asset",
-            "materialize",
-            *module,
-            "--select",
-            "group:reference or group:staging or group:harmonised or group:marts",
-        )
+    selection = {None: "*", "raw": raw_selection(), "dbt": DBT_SELECTION}[args.only]
+    command = ["asset", "materialize", "-m", "orchestration.definitions", "--select", selection]
+    # Every asset has a single-run backfill policy: the whole range is one run, whatever its length.
+    command += ["--partition-range", f"{start}-01...{end}-01"]
+    if args.full_refresh:
+        config = {"config": {"full_refresh": True}}
+        command += ["--config-json", json.dumps({"ops": {"dbt_monthly_models": config, "dbt_models": config}})]
+    _dagster(*command)
     return 0
 
 

@@ -1,0 +1,68 @@
+"""The Dagster code location: pure helpers, the shape of the asset graph, and the one-writer pool."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.partitions import month_bounds, months_in_window
+from orchestration.defs.transform import dbt_build_args, dbt_window_vars, shift_months
+from orchestration.lib.settings import POOL
+
+
+def test_window_vars_reach_back_for_late_records():
+    assert dbt_window_vars(date(2016, 3, 1), date(2016, 4, 1)) == {"min_date": "2015-12-01", "max_date": "2016-04-01"}
+    assert dbt_window_vars(date(2016, 3, 1), date(2016, 6, 1), late_months=0) == {
+        "min_date": "2016-03-01",
+        "max_date": "2016-06-01",
+    }
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2016, 1, 1), -1, date(2015, 12, 1)),
+        (date(2016, 12, 1), 1, date(2017, 1, 1)),
+        (date(2015, 3, 1), -15, date(2013, 12, 1)),
+    ],
+)
+def test_shift_months(day, months, expected):
+    assert shift_months(day, months) == expected
+
+
+def test_dbt_build_args():
+    assert dbt_build_args(False) == ["build"]
+    window = {"min_date": "2015-12-01", "max_date": "2016-04-01"}
+    args = dbt_build_args(True, window)
+    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == window and args[3] == "--full-refresh"
+
+
+def test_months_in_a_partition_window():
+    window = dg.TimeWindow(start=datetime(2015, 11, 1), end=datetime(2016, 2, 1))
+    assert months_in_window(window) == ["2015-11", "2015-12", "2016-01"]
+    assert month_bounds(["2015-11", "2016-01"]) == (date(2015, 11, 1), date(2016, 2, 1))
+
+
+def test_asset_graph_runs_unbroken_from_files_to_marts():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw/imilo__events", "staging/stg_imilo__events", "harmonised/events", "marts/pub_gj_cohorts"} <= keys
+    # every staging model reads a raw asset, every mart descends from raw: no orphan source
+    for key in graph.get_all_asset_keys():
+        name = key.to_user_string()
+        if name.startswith("staging/"):
+            assert any(p.path[0] == "raw" for p in graph.get(key).parent_keys), name
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert {"raw_parcours3", "raw_imilo", "staging", "harmonised", "marts", "reference"} <= groups
+
+
+def test_every_writer_is_in_the_duckdb_pool():
+    from orchestration.definitions import defs
+
+    for node in defs.resolve_implicit_global_asset_job_def().graph.node_defs:
+        assert node.pool == POOL, node.name
