@@ -60,6 +60,7 @@ lint: $(MANIFEST)  ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/milo dbt-sources --check
+	$(BIN)/milo contract-doc --check
 	@# the templater may open the warehouse (is_incremental): give it a throwaway one, never the real file
 	cd dbt_project && MILO_DATA_DIR=$$(mktemp -d) ../$(BIN)/sqlfluff lint models --disable-progress-bar
 

@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("summary", help="rows per layer and young people per month")
     sources = commands.add_parser("dbt-sources", help="regenerate the dbt sources file from the contract")
     sources.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
+    doc = commands.add_parser("contract-doc", help="regenerate the column tables of docs/raw-formats.md")
+    doc.add_argument("--check", action="store_true", help="fail if the document is out of date")
     commands.add_parser("env", help="print the resolved paths as shell variables")
 
     args = parser.parse_args(argv)
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "materialize": _materialize,
         "summary": _summary,
         "dbt-sources": _dbt_sources,
+        "contract-doc": _contract_doc,
         "env": _env,
     }[args.command](args, paths)
 
@@ -140,6 +143,18 @@ def _dbt_sources(args, paths: settings.Paths) -> int:
             return 1
         return 0
     print(dbt_sources.write())
+    return 0
+
+
+def _contract_doc(args, paths: settings.Paths) -> int:
+    from orchestration.lib import contract_doc
+
+    if args.check:
+        if not contract_doc.is_current():
+            print(f"{contract_doc.DOC_PATH} is out of date: run `milo contract-doc`", file=sys.stderr)
+            return 1
+        return 0
+    print(contract_doc.write())
     return 0
 
 
