@@ -48,4 +48,6 @@ class SynthConfig:
 
     @property
     def truth_path(self) -> Path:
-        return Path(self.truth_dir) if self.truth_dir is not None else Path(self.out).parent / "synthetic_truth"
+        if self.truth_dir is not None:
+            return Path(self.truth_dir)
+        return Path(self.out).parent / "synthetic_truth"

@@ -57,6 +57,12 @@ def business_days(rng: np.random.Generator, lo, hi):
     return np.where(nb > 0, day, plain)
 
 
+def next_business_day(days):
+    """The day itself if a working day, else the next Monday."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    return np.busday_offset(d, 0, roll="forward").astype(np.int64)
+
+
 def busday_count(lo, hi):
     lo = np.asarray(lo, dtype=np.int64)
     hi = np.maximum(np.asarray(hi, dtype=np.int64), lo)
@@ -64,12 +70,6 @@ def busday_count(lo, hi):
 
 
 def years_between(birth, day):
-    """Age in completed years at `day` (vectorised)."""
-    b = np.asarray(birth, dtype=np.int64).astype("datetime64[D]")
-    d = np.asarray(day, dtype=np.int64).astype("datetime64[D]")
-    by, bm = b.astype("datetime64[Y]").astype(np.int64), b.astype("datetime64[M]").astype(np.int64) % 12
-    dy, dm = d.astype("datetime64[Y]").astype(np.int64), d.astype("datetime64[M]").astype(np.int64) % 12
-    bd = (b - b.astype("datetime64[M]")).astype(np.int64)
-    dd = (d - d.astype("datetime64[M]")).astype(np.int64)
-    before = (dm < bm) | ((dm == bm) & (dd < bd))
-    return dy - by - before.astype(np.int64)
+    """Age in completed years at `day` (vectorised; 365.25-day years, so at most a day off at a birthday)."""
+    d = np.asarray(day, dtype=np.int64) - np.asarray(birth, dtype=np.int64)
+    return d * 4 // 1461
