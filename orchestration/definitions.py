@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.defs.automation import jobs, schedules, sensors
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.ingest import raw_assets
 from orchestration.defs.resources import WarehouseResource
@@ -13,6 +14,9 @@ from orchestration.defs.transform import dbt_models, dbt_monthly_models
 
 defs = dg.Definitions(
     assets=[*raw_assets, dbt_monthly_models, dbt_models],
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
     resources={
         "warehouse": WarehouseResource(),
         # The dbt of this environment, whether or not the virtualenv is activated.

@@ -2,7 +2,8 @@
 
 Two groups of dbt assets, as in Dagster's own platform: the models tagged `monthly` (incremental by
 month), with what they read, are partitioned like the raw assets and receive the partition window as dbt
-vars; everything else is unpartitioned and rebuilt whole. Both use a single-run backfill policy: a 13-year backfill is one dbt call.
+vars; everything else is unpartitioned and rebuilt whole. Both use a single-run backfill policy: a 13-year
+backfill is one dbt call.
 """
 
 import json

@@ -1,0 +1,149 @@
+"""Jobs, the delivery sensor, the transform sensor and the monthly schedule.
+
+- A new delivery in landing/ starts one ingest run for its system and month (run key: the delivery's
+  checksum, so the same delivery never runs twice, and a corrected version is a new run).
+- Once ingest runs have settled, one transform run rebuilds the incremental dbt models for the months that
+  received data and everything downstream, instead of one dbt build per delivery.
+- On the 5th of each month, after deliveries have arrived, the schedule re-processes the newest month and the
+  three before it (late records and corrected re-deliveries revise them) as one range run.
+"""
+
+import json
+from datetime import datetime
+
+import dagster as dg
+
+from orchestration.defs.ingest import raw_asset_key, raw_assets
+from orchestration.defs.partitions import key_of_month, month_of_key, monthly_partitions
+from orchestration.defs.transform import dbt_models, dbt_monthly_models, shift_months
+from orchestration.lib import settings
+from orchestration.lib.contract import SYSTEMS
+from orchestration.lib.delivery import find_deliveries
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+TRAILING_MONTHS = 3
+SCHEDULE_DAY = 5
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.assets(*raw_assets),
+    partitions_def=monthly_partitions,
+    description="Ingest only: load deliveries into `raw` (one system or both, a month or a range).",
+)
+transform_job = dg.define_asset_job(
+    "transform_job",
+    selection=dg.AssetSelection.assets(dbt_monthly_models, dbt_models),
+    partitions_def=monthly_partitions,
+    description="Rebuild from `raw`: incremental models for the partition range, then every model downstream.",
+)
+marts_job = dg.define_asset_job(
+    "rebuild_marts_job",
+    selection=dg.AssetSelection.assets(dbt_models),
+    description="Rebuild the unpartitioned models (harmonised tables, marts, publishable tables) from what is loaded.",
+)
+everything_job = dg.define_asset_job(
+    "everything_job",
+    selection=dg.AssetSelection.all(),
+    partitions_def=monthly_partitions,
+    description="Everything for a month range: ingest, transform, reports.",
+)
+
+
+def range_tags(first_month: str, last_month: str) -> dict[str, str]:
+    return {RANGE_START: key_of_month(first_month), RANGE_END: key_of_month(last_month)}
+
+
+def scheduled_months(scheduled: datetime, trailing: int = TRAILING_MONTHS) -> tuple[str, str]:
+    """The newest complete month before the scheduled date, and the first of the trailing months."""
+    first_of_month = scheduled.date().replace(day=1)
+    newest = shift_months(first_of_month, -1)
+    oldest = shift_months(newest, -trailing)
+    return oldest.strftime("%Y-%m"), newest.strftime("%Y-%m")
+
+
+@dg.schedule(
+    job=everything_job,
+    cron_schedule=f"0 6 {SCHEDULE_DAY} * *",
+    execution_timezone="Europe/Paris",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="On the 5th at 06:00 (Paris): the newest month and the three before it, as one range run.",
+)
+def monthly_schedule(context: dg.ScheduleEvaluationContext):
+    first, last = scheduled_months(context.scheduled_execution_time)
+    return dg.RunRequest(run_key=f"monthly-{last}", tags=range_tags(first, last))
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="One ingest run per new delivery folder in landing/ (run key: the delivery's checksum).",
+)
+def delivery_sensor(context: dg.SensorEvaluationContext):
+    paths = settings.prepare_environment()
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    requests = []
+    for delivery in find_deliveries(paths.landing):
+        checksum = delivery.checksum
+        if checksum in seen:
+            continue
+        seen.add(checksum)
+        keys = [raw_asset_key(t) for t in SYSTEMS[delivery.system].tables.values()]
+        requests.append(
+            dg.RunRequest(
+                run_key=checksum,
+                partition_key=key_of_month(delivery.month),
+                asset_selection=keys,
+                tags={"milo/delivery": delivery.label},
+            )
+        )
+    context.update_cursor(json.dumps(sorted(seen)))
+    return dg.SensorResult(run_requests=requests)
+
+
+RAW_KEYS = [raw_asset_key(t) for s in SYSTEMS.values() for t in s.tables.values()]
+
+
+@dg.sensor(
+    job=transform_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="After ingest runs settle, one transform run for the months that received data.",
+)
+def transform_sensor(context: dg.SensorEvaluationContext):
+    instance = context.instance
+    busy = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=ingest_job.name,
+            statuses=[
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
+        ),
+        limit=1,
+    )
+    if busy:
+        return dg.SkipReason("ingest runs in progress: waiting for them to settle")
+    after = int(context.cursor) if context.cursor else 0
+    months, newest = set(), after
+    for key in RAW_KEYS:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=1000
+        ).records
+        for record in records:
+            newest = max(newest, record.storage_id)
+            if record.partition_key:
+                months.add(month_of_key(record.partition_key))
+    if not months:
+        return dg.SkipReason("no new raw data")
+    context.update_cursor(str(newest))
+    first, last = min(months), max(months)
+    return dg.RunRequest(run_key=f"transform-{newest}", tags=range_tags(first, last))
+
+
+schedules = [monthly_schedule]
+sensors = [delivery_sensor, transform_sensor]
+jobs = [ingest_job, transform_job, marts_job, everything_job]
