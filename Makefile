@@ -22,7 +22,7 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_INPUTS := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) \
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
-.PHONY: help install demo test test-slow lint ui docs backfill bench clean
+.PHONY: help install prepare demo test test-slow lint ui docs backfill bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,10 +44,12 @@ install: $(STAMP)  ## create .venv with the locked dependency set
 
 # The manifest dagster-dbt reads when definitions load: prepared here, never at import.
 $(MANIFEST): $(STAMP) $(DBT_INPUTS)
-	@mkdir -p $(MILO_DATA_DIR)
-	cd dbt_project && ../$(BIN)/dbt parse --quiet
+	cd dbt_project && MILO_DATA_DIR=$$(mktemp -d) ../$(BIN)/dbt parse --quiet
 
-demo: $(MANIFEST)  ## generate the synthetic deliveries if landing/ is empty, materialise everything, summarise
+prepare: $(MANIFEST)  ## the dbt manifest, the data folders and the Dagster instance (one-writer pool)
+	@$(BIN)/milo env >/dev/null
+
+demo: prepare  ## generate the synthetic deliveries if landing/ is empty, materialise everything, summarise
 	$(BIN)/milo synth --if-empty
 	$(BIN)/milo materialize
 	@$(BIN)/milo summary
@@ -56,7 +58,7 @@ demo: $(MANIFEST)  ## generate the synthetic deliveries if landing/ is empty, ma
 	@echo "Dagster UI:  make ui    -> http://127.0.0.1:$(UI_PORT)"
 	@echo "dbt docs:    make docs  -> http://127.0.0.1:$(DOCS_PORT)"
 
-lint: $(MANIFEST)  ## ruff and sqlfluff
+lint: prepare  ## ruff and sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/milo dbt-sources --check
@@ -67,18 +69,18 @@ lint: $(MANIFEST)  ## ruff and sqlfluff
 test: lint  ## lint, then every test including end-to-end runs on a temporary MILO_DATA_DIR
 	$(BIN)/python -m pytest -q
 
-test-slow: $(MANIFEST)  ## the slow fault and load tests
+test-slow: prepare  ## the slow fault and load tests
 	$(BIN)/python -m pytest -q -m slow
 
-ui: $(MANIFEST)  ## the Dagster UI on 127.0.0.1 only
+ui: prepare  ## the Dagster UI on 127.0.0.1 only
 	env --default-signal=INT,TERM $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
 
-docs: $(MANIFEST)  ## generate the dbt docs site (and a single static file) and serve it on 127.0.0.1
+docs: prepare  ## generate the dbt docs site (and a single static file) and serve it on 127.0.0.1
 	cd dbt_project && ../$(BIN)/dbt docs generate --static --quiet
 	@echo "static single file: dbt_project/target/static_index.html"
 	cd dbt_project && ../$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
-backfill: $(MANIFEST)  ## re-materialise a month range: make backfill FROM=YYYY-MM TO=YYYY-MM
+backfill: prepare  ## re-materialise a month range: make backfill FROM=YYYY-MM TO=YYYY-MM
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM TO=YYYY-MM"; exit 2; }
 	$(BIN)/milo materialize --from $(FROM) --to $(TO)
 
