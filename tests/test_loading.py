@@ -311,3 +311,31 @@ def test_deliveries_are_found_in_version_order(data_dir):
     found = find_deliveries(data_dir.landing)
     assert [(d.month, d.version) for d in found] == [("2016-03", 2), ("2016-03", 10)]
     assert isinstance(found[0], Delivery)
+
+
+@pytest.mark.parametrize("every", [997, 97], ids=["few-rejects-inline-steps", "many-rejects-as-of-join"])
+def test_line_numbers_survive_many_broken_lines(data_dir, warehouse, every):
+    t = table("imilo", "events")
+    rows = rows_for("imilo", "events", "2016-03", 10000)
+    broken = {}
+    for i in range(5, 10000, every):
+        line = i + 2
+        kind = (i // every) % 3
+        if kind == 0:
+            rows[i] = rows[i][:-3]  # fields missing
+            broken[line] = "MISSING COLUMNS"
+        elif kind == 1:
+            rows[i] = ",".join(rows[i]).replace("13055S00", '"13055S00')  # quote left open
+            broken[line] = "UNQUOTED VALUE"
+        else:
+            rows[i][5] = "ENTRETIEN_COLLECTIF"  # code outside the list
+            broken[line] = "code not in list imilo_type_evenement"
+    write_file(data_dir.landing, "imilo", "2016-03", "events", rows)
+    result = load(warehouse, data_dir.landing, "imilo", "2016-03", "events", max_reject_rate=0.05)
+    assert result.rows_rejected == len(broken) and result.rows_loaded == 10000 - len(broken)
+    quarantined = dict(warehouse.execute("SELECT line, reason FROM audit.quarantine").fetchall())
+    assert quarantined.keys() == broken.keys()
+    assert all(quarantined[line].startswith(kind) for line, kind in broken.items())
+    pairs = warehouse.execute("SELECT _source_line, id_evenement FROM raw.imilo__events").fetchall()
+    assert all(event == f"EV0000{line - 2:04d}" for line, event in pairs)
+    assert {line for line, _ in pairs} == set(range(2, 10002)) - broken.keys()

@@ -91,21 +91,36 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table_name(table)} ({cols})")
 
 
+def pseudonym_sql(table: Table) -> list[str]:
+    """Temp tables mapping each distinct identifier of the file to its pseudonym (HMAC once per person,
+    not once per row: an events file names each young person many times). Expects $ipad and $opad."""
+    statements = []
+    for c in table.columns:
+        if c.role in (Role.PERSON_ID, Role.LEGACY_PERSON_ID):
+            namespace = table.system if c.role is Role.PERSON_ID else "parcours3"
+            statements.append(
+                f"CREATE OR REPLACE TEMP TABLE {ident('pseudo_' + c.name)} AS "
+                f"SELECT identifier, {sql_hmac('identifier', namespace)} AS pseudonym "
+                f"FROM (SELECT DISTINCT {ident(c.name)} AS identifier FROM parsed WHERE {ident(c.name)} IS NOT NULL)"
+            )
+    return statements
+
+
 def select_sql(table: Table, month: str) -> str:
     """Typed, pseudonymised projection of `parsed` without rejected lines; drops identifiers."""
     system = SYSTEMS[table.system]
     fmt = quote(system.date_format)
-    exprs = []
+    exprs, joins = [], []
     for c in table.columns:
         if not c.role.reaches_warehouse:
             continue
-        v = ident(c.name)
+        v = f"parsed.{ident(c.name)}"
         if c.role is Role.DELIVERY_MONTH:
             expr = f"DATE '{month}-01'"
-        elif c.role is Role.PERSON_ID:
-            expr = sql_hmac(v, table.system)
-        elif c.role is Role.LEGACY_PERSON_ID:
-            expr = sql_hmac(v, "parcours3")
+        elif c.role in (Role.PERSON_ID, Role.LEGACY_PERSON_ID):
+            alias = ident("pseudo_" + c.name)
+            joins.append(f"LEFT JOIN {alias} ON {v} = {alias}.identifier")
+            expr = f"{alias}.pseudonym"
         elif c.role is Role.BIRTH_DATE:
             expr = f"date_trunc('month', strptime({v}, {fmt}))::DATE"
         elif c.kind is Kind.DATE:
@@ -119,13 +134,14 @@ def select_sql(table: Table, month: str) -> str:
         f"DATE '{month}-01' AS _delivery_month",
         "$version AS _delivery_version",
         "$file AS _source_file",
-        "_line AS _source_line",
+        "parsed._line AS _source_line",
         "$sha AS _file_sha256",
         "$key_id AS _pseudo_key_id",
         "$loaded_at::TIMESTAMP AS _loaded_at",
     ]
     return (
-        "SELECT " + ", ".join(exprs) + " FROM parsed WHERE _line NOT IN (SELECT line FROM value_rejects) ORDER BY _line"
+        f"SELECT {', '.join(exprs)} FROM parsed {' '.join(joins)} "
+        "WHERE parsed._line NOT IN (SELECT line FROM value_rejects) ORDER BY parsed._line"
     )
 
 
@@ -179,7 +195,7 @@ def load_file(
                     f"{active['delivery_version']} of {delivery.system}/{delivery.month}"
                 )
             check_header(checked, table, system.delimiter)
-            read_rows(con, checked, table, system.delimiter)
+            read_rows(con, checked, table, system.delimiter, Path(tmp))
         finally:
             discard(checked)
 
@@ -189,7 +205,8 @@ def load_file(
             f"{path}: line {bad_month[0]}: {table.columns[0].name} is {bad_month[1]!r} but the delivery folder "
             f"is {delivery.month} ({system.format_month(delivery.month)})"
         )
-    con.execute(build_value_rejects_sql(table, system))
+    for statement in build_value_rejects_sql(table, system):
+        con.execute(statement)
     rejected_lines = con.execute(
         "SELECT count(*) FROM (SELECT line FROM value_rejects UNION SELECT line FROM structural_rejects)"
     ).fetchall()[0][0]
@@ -215,16 +232,15 @@ def load_file(
         "loaded_at": started_at,
     }
     ipad, opad = key.pads()
+    for statement in pseudonym_sql(table):
+        con.execute(statement, {"ipad": ipad, "opad": opad})
     month_date = f"{delivery.month}-01"
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {raw_table_name(table)} WHERE _delivery_month = $m", {"m": month_date})
         if fault_hook:
             fault_hook("after_delete")
-        con.execute(
-            f"INSERT INTO {raw_table_name(table)} {select_sql(table, delivery.month)}",
-            params | {"ipad": ipad, "opad": opad},
-        )
+        con.execute(f"INSERT INTO {raw_table_name(table)} {select_sql(table, delivery.month)}", params)
         inserted = con.execute(
             f"SELECT count(*) FROM {raw_table_name(table)} WHERE _delivery_month = $m", {"m": month_date}
         ).fetchall()[0][0]

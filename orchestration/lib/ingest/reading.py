@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from orchestration.lib.contract import Table
 from orchestration.lib.delivery import HASH_CHUNK, DeliveryError, ManifestFile
-
-# DuckDB reports these when a quote is left open: it then reads on to the end of the file inside the
-# field, so the lines after it would be silently lost. Such files go through the line-exact reader.
-QUOTE_ERRORS = ("UNQUOTED VALUE", "INVALID STATE")
 
 
 class FileRejected(DeliveryError):
@@ -131,60 +128,154 @@ def check_header(checked: CheckedFile, table: Table, delimiter: str) -> None:
     raise FileRejected(f"{checked.path}: line 1 (header): " + "; ".join(problems))
 
 
-def read_rows(con: duckdb.DuckDBPyConnection, checked: CheckedFile, table: Table, delimiter: str) -> None:
-    """Fill temp tables `parsed` (every column as text, plus `_line`) and `structural_rejects`.
+def unbalanced_quote_lines(path: Path) -> np.ndarray:
+    """Line numbers (1-based) holding an odd number of double quotes: a quote left open.
 
-    The fast path is DuckDB's parallel reader; line numbers of accepted rows are rebuilt from the
-    positions of the rejected ones. If a quote is left open, the line-exact reader takes over.
+    The contract forbids line breaks inside fields, so a line with an odd count can only be broken, and
+    left in the file it would make any CSV reader swallow every line after it. Vectorised over the bytes.
     """
+    if path.stat().st_size == 0:
+        return np.empty(0, dtype=np.int64)
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    quotes = np.flatnonzero(data == ord('"'))
+    if quotes.size == 0:
+        return np.empty(0, dtype=np.int64)
+    newlines = np.flatnonzero(data == ord("\n"))
+    line_of_quote = np.searchsorted(newlines, quotes)  # 0-based line index of each quote
+    counts = np.bincount(line_of_quote)
+    return np.flatnonzero(counts % 2 == 1).astype(np.int64) + 1
+
+
+def _copy_without_lines(path: Path, drop: np.ndarray, workdir: Path) -> Path:
+    """A copy of the file without the given lines (1-based)."""
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    ends = np.flatnonzero(data == ord("\n")) + 1
+    if ends.size == 0 or ends[-1] != data.size:
+        ends = np.append(ends, data.size)
+    starts = np.concatenate(([0], ends[:-1]))
+    keep = np.ones(ends.size, dtype=bool)
+    keep[drop - 1] = False
+    target = workdir / f"{path.stem}.balanced.csv"
+    with target.open("wb") as out:
+        for first, last in _kept_runs(keep, starts, ends):
+            out.write(data[first:last].tobytes())
+    return target
+
+
+def _kept_runs(keep: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+    """Byte ranges of consecutive kept lines (few: one per dropped line, plus one)."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], keep, [False])).astype(np.int8)))
+    for run_start, run_end in zip(edges[::2], edges[1::2], strict=True):
+        yield int(starts[run_start]), int(ends[run_end - 1])
+
+
+# Up to this many rejected lines, line numbers are a sum of comparisons computed on the fly; beyond it,
+# an as-of join materialises them once.
+MAX_INLINE_STEPS = 64
+
+
+def read_rows(
+    con: duckdb.DuckDBPyConnection, checked: CheckedFile, table: Table, delimiter: str, workdir: Path
+) -> None:
+    """Make `parsed` (every column as text, plus `_line`, the line in the delivered file) and
+    `structural_rejects` (lines that are not a record of the contract's shape).
+
+    Lines with a quote left open are set aside first (and rejected): any CSV reader would otherwise read on
+    to the end of the file inside that field. DuckDB's parallel reader takes the rest, and line numbers of
+    accepted rows follow from the positions of the rejected ones. Should the counts still disagree, the
+    line-exact reader takes over.
+    """
+    unbalanced = unbalanced_quote_lines(checked.utf8_path)
+    source = checked.utf8_path
+    if unbalanced.size:
+        source = _copy_without_lines(checked.utf8_path, unbalanced, workdir)
+    _read_with_duckdb(con, source, table, delimiter)
+    rejected = np.array(
+        [r[0] for r in con.execute("SELECT DISTINCT line FROM structural_rejects ORDER BY line").fetchall()],
+        dtype=np.int64,
+    )
+    # accepted row i (1-based) of the copy sits on copy line i + 1 + (rejected lines before it); the j-th
+    # rejected line r_j (1-based j) has r_j - 1 - j accepted rows before it
+    copy_steps = rejected - 1 - np.arange(1, rejected.size + 1)
+    # a line removed from the copy shifts every later line by one: the j-th removed line u_j is missing
+    # just before copy line u_j - (j - 1)
+    removed_steps = unbalanced - np.arange(unbalanced.size) - 1
+    if rejected.size + unbalanced.size <= MAX_INLINE_STEPS:
+        ordinal = "(parsed_rows.rowid + 1)"
+        copy_line = f"({ordinal} + 1{_steps_sql(ordinal, copy_steps)})"
+        line = f"({copy_line}{_steps_sql(copy_line, removed_steps)})"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT parsed_rows.*, {line} AS _line FROM parsed_rows")
+    else:
+        _materialise_lines(con, copy_steps, removed_steps)
+    # rejected lines were numbered in the copy too
+    if unbalanced.size:
+        con.execute(f"UPDATE structural_rejects SET line = line{_steps_sql('line', removed_steps)}")
+        con.register("unbalanced", pl.DataFrame({"line": unbalanced}))
+        con.execute(
+            "INSERT INTO structural_rejects SELECT line, NULL, 'UNQUOTED VALUE', "
+            "'Value with unterminated quote found.' FROM unbalanced"
+        )
+        con.unregister("unbalanced")
+    parsed, rejected_lines = con.execute(
+        "SELECT (SELECT count(*) FROM parsed_rows), (SELECT count(DISTINCT line) FROM structural_rejects)"
+    ).fetchall()[0]
+    if parsed + rejected_lines != checked.data_lines:
+        _read_rows_line_exact(con, checked, table, delimiter)
+
+
+def _steps_sql(value: str, steps: np.ndarray) -> str:
+    """` + (value > s1)::BIGINT + ...` for a handful of steps (empty when there are none)."""
+    return "".join(f" + ({value} > {int(step)})::BIGINT" for step in steps)
+
+
+def _materialise_lines(con: duckdb.DuckDBPyConnection, copy_steps: np.ndarray, removed_steps: np.ndarray) -> None:
+    """Line numbers for files with many rejected lines: two as-of joins on small step tables."""
+    con.register("copy_steps", pl.DataFrame({"step": copy_steps, "shift": np.arange(1, copy_steps.size + 1)}))
+    con.register("removed_steps", pl.DataFrame({"step": removed_steps, "shift": np.arange(1, removed_steps.size + 1)}))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE parsed_lines AS
+        WITH copy AS (
+            SELECT numbered.ordinal, numbered.ordinal + 1 + coalesce(c.shift, 0) AS copy_line
+            FROM (SELECT rowid AS row_id, rowid + 1 AS ordinal FROM parsed_rows) AS numbered
+            ASOF LEFT JOIN copy_steps AS c ON numbered.ordinal > c.step
+        )
+        SELECT copy.ordinal - 1 AS row_id, copy.copy_line + coalesce(r.shift, 0) AS line
+        FROM copy ASOF LEFT JOIN removed_steps AS r ON copy.copy_line > r.step
+        """
+    )
+    con.unregister("copy_steps")
+    con.unregister("removed_steps")
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW parsed AS SELECT parsed_rows.*, parsed_lines.line AS _line "
+        "FROM parsed_rows JOIN parsed_lines ON parsed_rows.rowid = parsed_lines.row_id"
+    )
+
+
+def _read_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, table: Table, delimiter: str) -> None:
     columns = ", ".join(f"'{c}': 'VARCHAR'" for c in table.header)
-    con.execute("DROP TABLE IF EXISTS parsed; DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_scans")
+    con.execute(
+        "DROP VIEW IF EXISTS parsed; DROP TABLE IF EXISTS parsed; DROP TABLE IF EXISTS parsed_rows; "
+        "DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_scans"
+    )
     con.execute(
         f"""
-        CREATE TEMP TABLE parsed AS
+        CREATE TEMP TABLE parsed_rows AS
         SELECT * FROM read_csv(
             $path, delim = $delim, quote = '"', escape = '"', header = true, auto_detect = false,
             columns = {{{columns}}}, strict_mode = true, null_padding = false,
             store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans'
         )
         """,
-        {"path": str(checked.utf8_path), "delim": delimiter},
+        {"path": str(path), "delim": delimiter},
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE structural_rejects AS
-        SELECT line::BIGINT AS line, column_name, error_type::VARCHAR AS error_type, error_message
+        -- one row per broken line (a line two fields short is reported once per missing field)
+        SELECT DISTINCT ON (line) line::BIGINT AS line, column_name, error_type::VARCHAR AS error_type, error_message
         FROM csv_rejects
-        """
-    )
-    parsed = con.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
-    quote_errors, rejected_lines = con.execute(
-        "SELECT count(*) FILTER (WHERE error_type IN $q), count(DISTINCT line) FROM structural_rejects",
-        {"q": list(QUOTE_ERRORS)},
-    ).fetchall()[0]
-    if quote_errors or parsed + rejected_lines != checked.data_lines:
-        _read_rows_line_exact(con, checked, table, delimiter)
-        return
-    if rejected_lines == 0:
-        con.execute("ALTER TABLE parsed ADD COLUMN _line BIGINT; UPDATE parsed SET _line = rowid + 2")
-        return
-    # Accepted row i (1-based) sits on line i + 1 + (number of rejected lines before it). For the j-th
-    # rejected line r_j, the accepted rows before it number r_j - 2 - (j - 1).
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE parsed AS
-        WITH ranked AS (
-            SELECT line - 1 - row_number() OVER (ORDER BY line) AS rows_before,
-                   row_number() OVER (ORDER BY line) AS rejected_so_far
-            FROM (SELECT DISTINCT line FROM structural_rejects)
-        ),
-        -- consecutive rejected lines share rows_before: keep the last of the run
-        gaps AS (SELECT rows_before, max(rejected_so_far) AS rejected_so_far FROM ranked GROUP BY rows_before),
-        numbered AS (SELECT *, rowid + 1 AS ordinal FROM parsed)
-        SELECT numbered.* EXCLUDE (ordinal),
-               numbered.ordinal + 1 + coalesce(gaps.rejected_so_far, 0) AS _line
-        FROM numbered ASOF LEFT JOIN gaps ON numbered.ordinal > gaps.rows_before
-        ORDER BY _line
+        ORDER BY line, column_idx
         """
     )
 
@@ -223,7 +314,9 @@ def _read_rows_line_exact(con, checked: CheckedFile, table: Table, delimiter: st
     )
     con.register("line_exact_rows", frame)
     con.register("line_exact_rejects", reject_frame)
-    con.execute("CREATE OR REPLACE TEMP TABLE parsed AS SELECT * FROM line_exact_rows")
+    con.execute("DROP VIEW IF EXISTS parsed")
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed_rows AS SELECT * FROM line_exact_rows")
+    con.execute("CREATE OR REPLACE TEMP VIEW parsed AS SELECT * FROM parsed_rows")
     con.execute("CREATE OR REPLACE TEMP TABLE structural_rejects AS SELECT * FROM line_exact_rejects")
     con.unregister("line_exact_rows")
     con.unregister("line_exact_rejects")

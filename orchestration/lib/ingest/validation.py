@@ -50,17 +50,28 @@ def reason_sql(column: Column, system: System) -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
-def build_value_rejects_sql(table: Table, system: System) -> str:
-    """SQL creating temp table `value_rejects` (line, column_name, raw_value, reason)."""
+def build_value_rejects_sql(table: Table, system: System) -> list[str]:
+    """SQL statements filling temp table `value_rejects` (line, column_name, raw_value, reason).
+
+    One pass over `parsed` computes every column's reason and keeps only the lines with one; the
+    per-column unpivot then reads that small set, not the whole file once per column.
+    """
+    columns = checked_columns(table)
+    reasons = ", ".join(f"{reason_sql(c, system)} AS {ident('reason_' + c.name)}" for c in columns)
+    any_reason = " OR ".join(f"{ident('reason_' + c.name)} IS NOT NULL" for c in columns)
+    flagged = (
+        "CREATE OR REPLACE TEMP TABLE flagged_lines AS SELECT * FROM "
+        f"(SELECT parsed.*, {reasons} FROM parsed) WHERE {any_reason}"
+    )
     parts = []
-    for column in checked_columns(table):
+    for column in columns:
         raw = "NULL" if column.role in WITHHELD_ROLES else ident(column.name)
+        reason = ident("reason_" + column.name)
         parts.append(
-            f"SELECT _line AS line, {quote(column.name)} AS column_name, {raw} AS raw_value, reason "
-            f"FROM (SELECT _line, {ident(column.name)}, {reason_sql(column, system)} AS reason FROM parsed) "
-            "WHERE reason IS NOT NULL"
+            f"SELECT _line AS line, {quote(column.name)} AS column_name, {raw} AS raw_value, {reason} AS reason "
+            f"FROM flagged_lines WHERE {reason} IS NOT NULL"
         )
-    return "CREATE OR REPLACE TEMP TABLE value_rejects AS " + " UNION ALL ".join(parts)
+    return [flagged, "CREATE OR REPLACE TEMP TABLE value_rejects AS " + " UNION ALL ".join(parts)]
 
 
 def month_mismatch_sql(table: Table, system: System, month: str) -> str:
