@@ -9,7 +9,7 @@ aggregated as (
     select
         spell_id,
         count(*) - 1 as renewals,
-        max(case when delivered_by_both_systems then 1 else 0 end) = 1 as crosses_switch_over,
+        max(case when delivered_by_both_systems then 1 else 0 end) = 1 as delivered_by_both_systems,
         min(latest_source_system) as first_system,
         max(latest_source_system) as last_system
     from enrolments
@@ -30,9 +30,19 @@ select
     last_enrolment.actual_end_date as end_date,
     last_enrolment.exit_reason,
     coalesce(last_enrolment.is_early_exit, false) as is_early_exit,
-    aggregated.crosses_switch_over,
+    -- begun before its mission locale moved to I-Milo and still open then (whether or not the deliveries
+    -- in the warehouse include the Parcours 3 record of the entry)
+    coalesce(
+        first_enrolment.entry_date < mission_locales.switch_over_month
+        and (
+            last_enrolment.actual_end_date is null
+            or last_enrolment.actual_end_date >= mission_locales.switch_over_month
+        ),
+        false
+    ) as crosses_switch_over,
+    aggregated.delivered_by_both_systems,
     case
-        when aggregated.crosses_switch_over then 'parcours3+imilo'
+        when aggregated.delivered_by_both_systems then 'parcours3+imilo'
         when aggregated.first_system != aggregated.last_system then 'parcours3+imilo'
         else aggregated.first_system
     end as source_systems,
@@ -48,3 +58,5 @@ inner join enrolments as last_enrolment
         and last_enrolment.position_in_spell = last_enrolment.enrolments_in_spell
 left join enrolments as parent
     on first_enrolment.parent_enrolment_key = parent.enrolment_key
+left join {{ ref('mission_locales') }} as mission_locales
+    on first_enrolment.mission_locale_code = mission_locales.mission_locale_code

@@ -55,6 +55,8 @@ def generate(cfg: SynthConfig) -> dict:
     event_no = 0
     counts = {"parcours3": dict.fromkeys(ENTITIES, 0), "imilo": dict.fromkeys(ENTITIES, 0)}
     deliveries = 0
+    # Whom the deliveries name at all: the warehouse can only know these people (the truth keeps everyone).
+    delivered = np.zeros(people, dtype=bool)
 
     for mi in range(min(BURN_IN_FROM, start_mi), end_mi + 1):
         pop.welcome(mi)
@@ -106,6 +108,11 @@ def generate(cfg: SynthConfig) -> dict:
             "scheme_enrolments": enrol_keys,
             "situations": pl.concat(arrived["situations"]) if "situations" in arrived else sit_df.clear(),
         }
+        parts = _without_orphans(parts, mi, pop, sch, net)
+        delivered[parts["young_people"]] = True
+        delivered[sch.en["person"][parts["scheme_enrolments"]]] = True
+        for name in ("events", "situations"):
+            delivered[parts[name]["person"].to_numpy()] = True
         for system in ("parcours3", "imilo"):
             if not SYSTEMS[system].delivers(month_str(mi)):
                 continue
@@ -122,7 +129,7 @@ def generate(cfg: SynthConfig) -> dict:
             _progress(f"{month_str(mi)}  people {pop.n:,}  in contact {active.size:,}  rows {rows:,}", t0)
 
     tally.close_year()
-    write_truth(cfg.truth_path, start_mi, end_mi, net, pop, sch, sits, tally, writer.planted, late_log)
+    write_truth(cfg.truth_path, start_mi, end_mi, net, pop, sch, sits, tally, writer.planted, late_log, delivered)
     if cfg.progress:
         _progress(f"ground truth written to {cfg.truth_path}", t0)
     return {
@@ -159,6 +166,26 @@ def _progress(text: str, t0: float) -> None:
 def _system_mask(persons: np.ndarray, months: np.ndarray, pop: Population, net) -> np.ndarray:
     """True where the record belongs to I-Milo (its ML had switched by the record's month)."""
     return months >= net.switch_mi[pop.ml[persons]]
+
+
+def _orphaned(persons: np.ndarray, months: np.ndarray, pop: Population, net) -> np.ndarray:
+    """True for a record dated after its ML moved to I-Milo about a person whose Parcours 3 dossier was
+    closed before the move: no I-Milo dossier exists for them, so no system can deliver the record."""
+    switch = net.switch_mi[pop.ml[persons]]
+    return (months >= switch) & (pop.a["fw_mi"][persons] < switch) & (pop.a["end_mi"][persons] < switch)
+
+
+def _without_orphans(parts: dict, mi: int, pop: Population, sch, net) -> dict:
+    yp, en = parts["young_people"], parts["scheme_enrolments"]
+    kept = {
+        "young_people": yp[~_orphaned(yp, np.full(yp.size, mi), pop, net)],
+        "scheme_enrolments": en[~_orphaned(sch.en["person"][en], np.full(en.size, mi), pop, net)],
+    }
+    for name in ("events", "situations"):
+        df = parts[name]
+        months = df["month"].to_numpy() if "month" in df.columns else np.full(df.height, mi)
+        kept[name] = df.filter(pl.Series(~_orphaned(df["person"].to_numpy(), months, pop, net)))
+    return kept
 
 
 def _by_system(df: pl.DataFrame, pop, net, mi) -> dict[str, pl.DataFrame]:

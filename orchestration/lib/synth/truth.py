@@ -35,13 +35,15 @@ def write_truth(
     tally: Tally,
     planted: list[dict],
     late: list[dict],
+    delivered: np.ndarray,
 ) -> None:
     path.mkdir(parents=True, exist_ok=True)
     w_start, w_end = month_start(start_mi), month_end(end_mi)
 
-    # People whose contact overlaps the window.
-    overlap = np.flatnonzero((pop.end_mi >= start_mi) & (pop.fw_mi <= end_mi))
-    _write_chunked(path / "persons.parquet", overlap, lambda keys: _persons(keys, end_mi, net, pop))
+    # People whose contact overlaps the window, and anyone a delivered record names (a situation declared
+    # after the contact ended, for instance).
+    overlap = np.flatnonzero(((pop.end_mi >= start_mi) & (pop.fw_mi <= end_mi)) | delivered[: pop.n])
+    _write_chunked(path / "persons.parquet", overlap, lambda keys: _persons(keys, end_mi, net, pop, delivered))
 
     # Spells overlapping the window; ends after the window are not known yet.
     sp, en = sch.sp, sch.en
@@ -151,7 +153,7 @@ def write_truth(
     net.switch_table().write_csv(path / "switch_over.csv")
 
 
-def _persons(keys: np.ndarray, end_mi: int, net: Network, pop: Population) -> pl.DataFrame:
+def _persons(keys: np.ndarray, end_mi: int, net: Network, pop: Population, delivered: np.ndarray) -> pl.DataFrame:
     switch = net.switch_mi[pop.ml[keys]]
     in_imilo = (pop.end_mi[keys] >= switch) & (switch <= end_mi)
     p3 = R.p3_dossier(pop, keys)
@@ -176,6 +178,9 @@ def _persons(keys: np.ndarray, end_mi: int, net: Network, pop: Population) -> pl
             "first_welcome": _date(pop.fw_day[keys]),
             "last_contact_month": _date(month_start(pop.end_mi[keys])).dt.strftime("%Y-%m"),
             "migrated": (pop.fw_mi[keys] < switch) & in_imilo,
+            # named by at least one delivered record (dossier, event, enrolment or situation): the people a
+            # warehouse built from the deliveries can count
+            "has_delivered_record": delivered[keys],
         }
     )
 
