@@ -97,8 +97,13 @@ def build_raw_assets(system_name: str) -> dg.AssetsDefinition:
                 for month in months:
                     result = ingest_month(con, landing, system_name, table.entity, month, run_id=context.run.run_id)
                     results.append(result)
-                    context.log.info(f"{system_name}/{table.entity}/{month}: {_file_metadata(result)}")
+                    context.log.debug(f"{system_name}/{table.entity}/{month}: {_file_metadata(result)}")
                 loaded = [r for r in results if isinstance(r, FileResult)]
+                fresh = sum(r.status == "loaded" for r in loaded)
+                context.log.info(
+                    f"{raw_table_name(table)}: {len(loaded)} files, {fresh} loaded, "
+                    f"{sum(r.rows_loaded for r in loaded):,} rows, {sum(r.rows_rejected for r in loaded):,} rejected"
+                )
                 metadata = _file_metadata(results[-1]) if len(results) == 1 else _range_metadata(results)
                 metadata["dagster/row_count"] = con.execute(f"SELECT count(*) FROM {raw_table_name(table)}").fetchall()[
                     0

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--to", dest="end", help="last month YYYY-MM (default: last delivered month)")
     run.add_argument("--only", choices=["raw", "dbt"], help="only the raw assets, or only the dbt models")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental dbt models from scratch")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"], help="run log level")
 
     commands.add_parser("summary", help="rows per layer and young people per month")
     sources = commands.add_parser("dbt-sources", help="regenerate the dbt sources file from the contract")
@@ -100,7 +101,8 @@ def delivered_months(landing: Path) -> list[str]:
 def _dagster(*arguments: str) -> None:
     command = [str(Path(sys.executable).parent / "dagster"), *arguments]
     print("+", " ".join(command), flush=True)
-    subprocess.run(command, check=True)
+    # Dagster's own deprecation and beta notices are for the platform's developers, not its users.
+    subprocess.run(command, check=True, env=os.environ | {"PYTHONWARNINGS": "ignore"})
 
 
 def raw_selection() -> str:
@@ -119,9 +121,12 @@ def _materialize(args, paths: settings.Paths) -> int:
     command = ["asset", "materialize", "-m", "orchestration.definitions", "--select", selection]
     # Every asset has a single-run backfill policy: the whole range is one run, whatever its length.
     command += ["--partition-range", f"{start}-01...{end}-01"]
+    # Run events at INFO: the progress of each step, not every partition's materialisation event.
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     if args.full_refresh:
         config = {"config": {"full_refresh": True}}
-        command += ["--config-json", json.dumps({"ops": {"dbt_monthly_models": config, "dbt_models": config}})]
+        run_config["ops"] = {"dbt_monthly_models": config, "dbt_models": config}
+    command += ["--config-json", json.dumps(run_config)]
     _dagster(*command)
     return 0
 

@@ -52,6 +52,13 @@ def print_summary(paths: Paths) -> None:
             print(f"{layer:<12}{objects:>8}{rows:>14,}")
         months = young_people_per_month(con)
         if months:
-            print(f"\n{'month':<9}{'young people in contact':>25}{'first welcomes':>16}{'GJ entries':>12}")
-            for month, in_contact, welcomes, gj in months:
-                print(f"{month:<9}{in_contact:>25,}{welcomes:>16,}{gj:>12,}")
+            print("\nYoung people in contact per month (national, marts.monthly_activity):")
+            print("year " + "".join(f"{m:>7}" for m in range(1, 13)) + f"{'GJ entries':>12}")
+            by_year: dict[str, list] = {}
+            for month, in_contact, _welcomes, gj in months:
+                by_year.setdefault(month[:4], [{}, 0])
+                by_year[month[:4]][0][int(month[5:])] = in_contact
+                by_year[month[:4]][1] += gj
+            for year, (cells, gj) in by_year.items():
+                row = "".join(f"{cells[m]:>7,}" if m in cells else f"{'':>7}" for m in range(1, 13))
+                print(f"{year} {row}{gj:>12,}")
