@@ -84,5 +84,8 @@ backfill: prepare  ## re-materialise a month range: make backfill FROM=YYYY-MM T
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM TO=YYYY-MM"; exit 2; }
 	$(BIN)/milo materialize --from $(FROM) --to $(TO)
 
+bench: prepare  ## national-scale benchmark into docs/benchmarks.md (SCALE=0.02 for a quick one; not part of test)
+	$(BIN)/python scripts/bench.py $(if $(SCALE),--scales $(SCALE))
+
 clean:  ## remove the virtualenv and dbt artefacts (not the data)
 	rm -rf $(VENV) dbt_project/target dbt_project/logs
