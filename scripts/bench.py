@@ -155,11 +155,13 @@ def _compare_pandas_and_marts() -> dict:
 
 
 # The throughput limit: every delivered file into one table per entity, typed as text, nothing else.
+# DuckDB cannot decode Windows-1252 (and refuses these files as Latin-1, for their 0x80-0x9F bytes), so the
+# Parcours 3 files are read as UTF-8 with errors ignored: the same bytes scanned, the accented lines dropped.
 BARE_READ = """
 import duckdb, glob
 con = duckdb.connect('{base}/bare.duckdb')
-for prefix, delim, enc in [('P3_JEUNES', ';', 'latin-1'), ('P3_EVENEMENTS', ';', 'latin-1'),
-        ('P3_DISPOSITIFS', ';', 'latin-1'), ('P3_SITUATIONS', ';', 'latin-1'), ('imilo_jeunes', ',', 'utf-8'),
+for prefix, delim, enc in [('P3_JEUNES', ';', 'utf-8'), ('P3_EVENEMENTS', ';', 'utf-8'),
+        ('P3_DISPOSITIFS', ';', 'utf-8'), ('P3_SITUATIONS', ';', 'utf-8'), ('imilo_jeunes', ',', 'utf-8'),
         ('imilo_evenements', ',', 'utf-8'), ('imilo_dispositifs', ',', 'utf-8'), ('imilo_situations', ',', 'utf-8')]:
     files = sorted(glob.glob('{landing}/*/*/v1/' + prefix + '_*.csv'))
     if files:
