@@ -22,7 +22,7 @@ MANIFEST := dbt_project/target/manifest.json
 DBT_INPUTS := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) \
 	dbt_project/dbt_project.yml dbt_project/profiles.yml
 
-.PHONY: help install prepare demo test test-slow lint ui docs backfill bench clean
+.PHONY: help install prepare demo test test-slow lint ui ui-check docs backfill bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,7 +73,12 @@ test-slow: prepare  ## the slow fault and load tests
 	$(BIN)/python -m pytest -q -m slow
 
 ui: prepare  ## the Dagster UI on 127.0.0.1 only
-	env --default-signal=INT,TERM $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
+	@# dagster dev re-parses the dbt project on start: the venv's dbt must be on PATH
+	env --default-signal=INT,TERM PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
+
+ui-check: prepare  ## open the UI and the dbt docs in headless Chromium, check them, screenshots in $(MILO_DATA_DIR)/reports/ui
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	$(BIN)/python scripts/ui_check.py
 
 docs: prepare  ## generate the dbt docs site (and a single static file) and serve it on 127.0.0.1
 	cd dbt_project && ../$(BIN)/dbt docs generate --static --quiet

@@ -33,13 +33,14 @@ ingest_job = dg.define_asset_job(
 )
 transform_job = dg.define_asset_job(
     "transform_job",
-    selection=dg.AssetSelection.assets(dbt_monthly_models, dbt_models),
+    # the reports follow the marts they draw, so charts and docs never lag behind a transform run
+    selection=dg.AssetSelection.assets(dbt_monthly_models, dbt_models) | dg.AssetSelection.groups("reports"),
     partitions_def=monthly_partitions,
     description="Rebuild from `raw`: incremental models for the partition range, then every model downstream.",
 )
 marts_job = dg.define_asset_job(
     "rebuild_marts_job",
-    selection=dg.AssetSelection.assets(dbt_models),
+    selection=dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.groups("reports"),
     description="Rebuild the unpartitioned models (harmonised tables, marts, publishable tables) from what is loaded.",
 )
 everything_job = dg.define_asset_job(
