@@ -8,93 +8,156 @@
     one masked child gets a second one masked (the smallest positive published sibling), or is masked
     itself when no such sibling exists; a masked parent whose children are all published gets its smallest
     positive child masked. The passes repeat (each can create work for the next level) a fixed number of
-    times; the pytest secrecy suite checks the result on every published table. -#}
-{% macro secrecy_cells(relation, partition_columns, count_columns, passes=6) %}
+    times; the pytest secrecy suite (tests/test_secrecy.py) checks the result on every published table.
+
+    `second_tree_columns`: count columns whose cells also add up along a second tree, given by the
+    relation's `second_parent_cell_id` (null where a cell has no second parent). Example: stocks of people,
+    localised by residence in départements and regions but by mission locale at mission-locale level, so
+    that the mission locales add up to the national total as well as (for people living where their
+    mission locale is) to their département. A cell then belongs to two groups of siblings; every group is
+    protected by the rules above.
+
+    Every condition is two-valued (coalesce): a top cell has no siblings and a leaf no children, and a
+    null in a condition would make is_masked null, i.e. a value withheld under the flag 'published'. -#}
+{% macro secrecy_cells(relation, partition_columns, count_columns, passes=6, second_tree_columns=[]) %}
 {%- set k = var('secrecy_k') | int -%}
 {%- set parts = partition_columns | join(', ') -%}
-{%- set parts_prefixed = [] -%}
-{%- for c in partition_columns %}{% do parts_prefixed.append('cells.' ~ c) %}{% endfor -%}
-with long_cells as (
+{%- set parts_of = {} -%}
+{%- for alias in ['edges', 'children', 'cells'] -%}
+    {%- set prefixed = [] -%}
+    {%- for c in partition_columns %}{% do prefixed.append(alias ~ '.' ~ c) %}{% endfor -%}
+    {%- do parts_of.update({alias: prefixed | join(', ')}) -%}
+{%- endfor -%}
+with pass_0 as {{ materialized_cte() }} (
     {%- for column in count_columns %}
     select
         {{ parts }},
         cell_id,
-        parent_cell_id,
         '{{ column }}' as column_name,
         {{ column }} as cell_value,
-        {{ column }} between 1 and {{ k - 1 }} as is_masked,
+        coalesce({{ column }} between 1 and {{ k - 1 }}, false) as is_masked,
         case when {{ column }} between 1 and {{ k - 1 }} then 'masked_small_count' else 'published' end as flag
     from {{ relation }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
-pass_0 as {{ materialized_cte() }} (
-    select * from long_cells
+-- child -> parent edges, one group of siblings per (parent, tree)
+edges as {{ materialized_cte() }} (
+    {%- for column in count_columns %}
+    select
+        {{ parts }},
+        cell_id,
+        '{{ column }}' as column_name,
+        parent_cell_id,
+        'main' as sibling_tree
+    from {{ relation }}
+    where parent_cell_id is not null
+    {%- if column in second_tree_columns %}
+    union all
+    select
+        {{ parts }},
+        cell_id,
+        '{{ column }}' as column_name,
+        second_parent_cell_id as parent_cell_id,
+        'second' as sibling_tree
+    from {{ relation }}
+    where second_parent_cell_id is not null
+    {%- endif %}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 {%- for i in range(1, passes + 1) %}
 {%- set previous = 'pass_' ~ (i - 1) %}
-siblings_{{ i }} as {{ materialized_cte() }} (
+children_{{ i }} as {{ materialized_cte() }} (
+    select
+        edges.*,
+        cells.cell_value,
+        cells.is_masked
+    from edges
+    inner join {{ previous }} as cells
+        on {{ same_partition('edges', 'cells', partition_columns) }}edges.cell_id = cells.cell_id
+            and edges.column_name = cells.column_name
+),
+groups_{{ i }} as (
     select
         {{ parts }},
         parent_cell_id,
+        sibling_tree,
         column_name,
         sum(case when is_masked then 1 else 0 end) as masked_children,
         sum(case when not is_masked and cell_value > 0 then 1 else 0 end) as positive_published_children
-    from {{ previous }}
-    where parent_cell_id is not null
-    group by {{ parts }}, parent_cell_id, column_name
+    from children_{{ i }}
+    group by {{ parts }}, parent_cell_id, sibling_tree, column_name
 ),
-ranked_{{ i }} as (
+-- per child and group: is it the one to mask as well (rules 1 and 2)?
+votes_{{ i }} as (
     select
-        cells.*,
-        row_number() over (
-            partition by {{ parts_prefixed | join(', ') }}, cells.parent_cell_id, cells.column_name
-            order by case when not cells.is_masked and cells.cell_value > 0 then 0 else 1 end,
-                cells.cell_value, cells.cell_id
-        ) as candidate_rank,
-        siblings.masked_children as masked_siblings_and_self,
-        parent.is_masked as parent_is_masked,
-        children.masked_children as masked_children,
-        children.positive_published_children as positive_published_children
-    from {{ previous }} as cells
-    left join siblings_{{ i }} as siblings
-        on
-            {%- for c in partition_columns %} cells.{{ c }} = siblings.{{ c }} and{% endfor %}
-            cells.parent_cell_id = siblings.parent_cell_id
-            and cells.column_name = siblings.column_name
+        {{ parts_of['children'] }},
+        children.cell_id,
+        children.column_name,
+        max(
+            case
+                when
+                    not children.is_masked and children.cell_value > 0 and children.candidate_rank = 1
+                    and (
+                        -- 1. a lone masked sibling: this is the smallest positive published one
+                        coalesce(groups.masked_children, 0) = 1
+                        -- 2. a masked parent whose children are all published: the smallest positive one
+                        or (coalesce(parent.is_masked, false) and coalesce(groups.masked_children, 0) = 0)
+                    )
+                    then 1
+                else 0
+            end
+        ) as mask_as_child
+    from (
+        select
+            children_{{ i }}.*,
+            row_number() over (
+                partition by {{ parts }}, parent_cell_id, sibling_tree, column_name
+                order by case when not is_masked and cell_value > 0 then 0 else 1 end, cell_value, cell_id
+            ) as candidate_rank
+        from children_{{ i }}
+    ) as children
+    left join groups_{{ i }} as groups
+        on {{ same_partition('children', 'groups', partition_columns) }}children.parent_cell_id = groups.parent_cell_id
+            and children.sibling_tree = groups.sibling_tree
+            and children.column_name = groups.column_name
     left join {{ previous }} as parent
-        on
-            {%- for c in partition_columns %} cells.{{ c }} = parent.{{ c }} and{% endfor %}
-            cells.parent_cell_id = parent.cell_id
-            and cells.column_name = parent.column_name
-    left join siblings_{{ i }} as children
-        on
-            {%- for c in partition_columns %} cells.{{ c }} = children.{{ c }} and{% endfor %}
-            cells.cell_id = children.parent_cell_id
-            and cells.column_name = children.column_name
+        on {{ same_partition('children', 'parent', partition_columns) }}children.parent_cell_id = parent.cell_id
+            and children.column_name = parent.column_name
+    group by {{ parts_of['children'] }}, children.cell_id, children.column_name
+),
+-- 3. a parent with a group holding one masked child and no positive published sibling to hide it with
+unhideable_{{ i }} as (
+    select
+        {{ parts }},
+        parent_cell_id as cell_id,
+        column_name,
+        max(case when masked_children = 1 and positive_published_children = 0 then 1 else 0 end)
+            as mask_as_parent
+    from groups_{{ i }}
+    group by {{ parts }}, parent_cell_id, column_name
 ),
 pass_{{ i }} as {{ materialized_cte() }} (
     select
         {{ parts }},
         cell_id,
-        parent_cell_id,
         column_name,
         cell_value,
         is_masked or to_mask as is_masked,
         case when not is_masked and to_mask then 'masked_secondary' else flag end as flag
     from (
         select
-            ranked_{{ i }}.*,
-            not is_masked and (
-                -- a lone masked sibling: this is the smallest positive published one, mask it too
-                (masked_siblings_and_self = 1 and candidate_rank = 1 and cell_value > 0)
-                -- a masked parent whose children are all published: mask the smallest positive child
-                or (coalesce(parent_is_masked, false) and masked_siblings_and_self = 0
-                    and candidate_rank = 1 and cell_value > 0)
-                -- a lone masked child and no positive published sibling to hide it with: mask this parent
-                or (masked_children = 1 and positive_published_children = 0 and cell_value > 0)
-            ) as to_mask
-        from ranked_{{ i }}
+            cells.*,
+            not cells.is_masked and coalesce(cells.cell_value, 0) > 0
+            and (coalesce(votes.mask_as_child, 0) = 1 or coalesce(unhideable.mask_as_parent, 0) = 1) as to_mask
+        from {{ previous }} as cells
+        left join votes_{{ i }} as votes
+            on {{ same_partition('cells', 'votes', partition_columns) }}cells.cell_id = votes.cell_id
+                and cells.column_name = votes.column_name
+        left join unhideable_{{ i }} as unhideable
+            on {{ same_partition('cells', 'unhideable', partition_columns) }}cells.cell_id = unhideable.cell_id
+                and cells.column_name = unhideable.column_name
     ) as decided
 ),
 {%- endfor %}
@@ -103,6 +166,11 @@ final_cells as (
 )
 select * from final_cells
 {% endmacro %}
+
+{#- `left.p = right.p and ` for each partition column (joins inside secrecy_cells). -#}
+{% macro same_partition(left, right, partition_columns) -%}
+    {%- for c in partition_columns %}{{ left }}.{{ c }} = {{ right }}.{{ c }} and {% endfor -%}
+{%- endmacro %}
 
 {#- Back from one row per (cell, count column) to one row per cell: each count published or null, and its
     flag. One grouping pass rather than a join per column. -#}
@@ -118,14 +186,20 @@ select * from final_cells
     group by {{ partition_columns | join(', ') }}, cell_id
 {%- endmacro %}
 
-{#- A share or mean is published only when its denominator counts at least k people. -#}
-{% macro published_ratio(relation_alias, column, denominator) -%}
+{#- A share or mean is published only when its denominator counts at least k people and, when
+    `denominator_flag` (the secrecy flag of the denominator's published count) is given, only when that
+    count is itself published: a share with four decimals of a secondarily masked count of, say, 12 people
+    (0.4167 = 5/12) gives the count away, and with it the cell the secondary mask protected. -#}
+{% macro published_ratio(relation_alias, column, denominator, denominator_flag=none) -%}
+    {%- set large_enough = relation_alias ~ '.' ~ denominator ~ ' >= ' ~ var('secrecy_k') -%}
+    {%- set publishable = large_enough ~ (' and ' ~ denominator_flag ~ " = 'published'" if denominator_flag else '') -%}
     case
-        when {{ relation_alias }}.{{ denominator }} >= {{ var('secrecy_k') }} then {{ relation_alias }}.{{ column }}
+        when {{ publishable }} then {{ relation_alias }}.{{ column }}
     end as {{ column }},
     case
-        when {{ relation_alias }}.{{ denominator }} >= {{ var('secrecy_k') }} then 'published'
+        when {{ publishable }} then 'published'
         when {{ relation_alias }}.{{ denominator }} = 0 then 'not_applicable'
+        when {{ large_enough }} then 'masked_secondary'
         else 'masked_small_denominator'
     end as {{ column }}_flag
 {%- endmacro %}

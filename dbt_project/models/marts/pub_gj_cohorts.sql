@@ -1,7 +1,7 @@
 {#- Publishable Garantie jeunes cohorts: gj_cohorts with statistical secrecy (docs/secrecy.md). Counts of
     1 to k-1 people are masked, then secondary suppression along mission locale -> département -> region ->
-    national; shares and durations are masked when their denominator is under k. Every masked value is
-    null with a flag saying why. -#}
+    national; shares and durations are masked when their denominator is under k or is itself masked (a
+    share would give a masked count away). Every masked value is null with a flag saying why. -#}
 {%- set counts = ['entrants', 'entrants_excl_renewals', 'qpv_known', 'zus_known', 'spells_ended',
     'early_exits', 'observed_6m', 'observed_12m'] %}
 with prepared as (
@@ -39,7 +39,7 @@ select
         ('share_employment_6m', 'observed_6m'), ('share_durable_employment_6m', 'observed_6m'),
         ('share_training_6m', 'observed_6m'), ('share_employment_12m', 'observed_12m'),
         ('share_durable_employment_12m', 'observed_12m'), ('share_training_12m', 'observed_12m')] %}
-        {{ published_ratio('prepared', share, denominator) }}
+        {{ published_ratio('prepared', share, denominator, 'published.' ~ denominator ~ '_flag') }}
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
 from prepared

@@ -1,7 +1,7 @@
 {#- Publishable support intensity: gj_support_intensity with statistical secrecy (docs/secrecy.md). The
     people counted add up from monthly cohorts into their yearly cohort, so secondary suppression runs along
     month -> year (per scheme and seniority month); per-person means and shares are masked when fewer than
-    k people are counted. -#}
+    k people are counted or when that count is itself masked. -#}
 {%- set counts = ['people', 'people_with_individual_interview', 'people_with_collective_activity'] %}
 with prepared as (
     select
@@ -33,7 +33,7 @@ select
     {%- endfor %}
     {%- for ratio in ['individual_interviews_per_person', 'workshops_per_person', 'collective_information_per_person',
         'remote_contacts_per_person', 'share_with_individual_interview', 'share_with_collective_activity'] %}
-        {{ published_ratio('prepared', ratio, 'people') }}
+        {{ published_ratio('prepared', ratio, 'people', 'published.people_flag') }}
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
 from prepared

@@ -7,6 +7,8 @@ ledger. Either all of that commits or nothing does, whatever kills the process.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -54,6 +56,25 @@ class FileResult:
     @property
     def reject_rate(self) -> float:
         return self.rows_rejected / self.rows_in_file if self.rows_in_file else 0.0
+
+
+# Private working folders of a load (a Windows-1252 file's UTF-8 copy lives there), named after the process.
+WORKDIR_PREFIX = ".milo-load-"
+
+
+def remove_stale_workdirs(parent: Path) -> None:
+    """Remove the working folders of loads whose process is gone: a load killed while reading leaves its
+    plain-text copy of the file (names, NIR) behind, and nothing else would ever delete it."""
+    for folder in parent.glob(f"{WORKDIR_PREFIX}*"):
+        pid = folder.name[len(WORKDIR_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
 
 
 def raw_table_name(table: Table) -> str:
@@ -172,7 +193,9 @@ def load_file(
     ensure_raw_table(con, table)
     audit.check_key(con, key)
 
-    with tempfile.TemporaryDirectory(dir=workdir or delivery.folder.parents[3]) as tmp:
+    parent = workdir or delivery.folder.parents[3]
+    remove_stale_workdirs(parent)
+    with tempfile.TemporaryDirectory(dir=parent, prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as tmp:
         checked = check_and_decode(path, expected, system.encoding, Path(tmp))
         try:
             active = audit.active_file(con, delivery.system, entity, delivery.month)
