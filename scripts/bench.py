@@ -200,21 +200,26 @@ for request in requests:
 
 # What an analyst writes by hand: GJ entrants per month and interviews per person by month of seniority.
 PANDAS_SCRIPT = """
-import glob, json
+import glob, io, json
 import pandas as pd
+def read(path, **kw):
+    # the analyst's guard against a quote left open, which would swallow the rest of the file
+    with open(path, encoding=kw.pop('encoding', 'utf-8')) as handle:
+        text = ''.join(line for line in handle if line.count('"') % 2 == 0)
+    return pd.read_csv(io.StringIO(text), dtype=str, on_bad_lines='skip', **kw)
 frames = []
 for path in glob.glob('{landing}/parcours3/*/v*/P3_DISPOSITIFS_*.csv'):
-    d = pd.read_csv(path, sep=';', encoding='cp1252', dtype=str, on_bad_lines='skip')
+    d = read(path, sep=';', encoding='cp1252')
     d = d[d.CODE_DISPOSITIF == '30']
     frames.append(pd.DataFrame({{'id': 'p3:' + d.NUM_INSCRIPTION, 'person': 'p3:' + d.NUM_DOSSIER,
         'renewal': d.RENOUVELLEMENT, 'entry': pd.to_datetime(d.DATE_ENTREE, format='%d/%m/%Y', errors='coerce'),
         'delivery': d.MOIS_EXTRACTION, 'version': path.split('/')[-2]}}))
 legacy = {{}}
 for path in sorted(glob.glob('{landing}/imilo/*/v*/imilo_jeunes_*.csv')):
-    d = pd.read_csv(path, dtype=str, on_bad_lines='skip', usecols=['id_jeune', 'id_dossier_p3']).dropna()
+    d = read(path, usecols=['id_jeune', 'id_dossier_p3']).dropna()
     legacy.update(zip(d.id_jeune, d.id_dossier_p3))
 for path in glob.glob('{landing}/imilo/*/v*/imilo_dispositifs_*.csv'):
-    d = pd.read_csv(path, dtype=str, on_bad_lines='skip')
+    d = read(path)
     d = d[d.code_dispositif == 'GJ']
     person = d.id_jeune.map(lambda i: 'p3:' + legacy[i] if i in legacy else 'im:' + i)
     frames.append(pd.DataFrame({{'id': 'im:' + d.id_dispositif, 'person': person, 'renewal': d.renouvellement,
@@ -228,7 +233,7 @@ entrants = gj.groupby(gj.entry.dt.strftime('%Y-%m')).size()
 # interviews per person by month of seniority, for the 2019 entrants (I-Milo only by then)
 enr = []
 for path in glob.glob('{landing}/imilo/*/v*/imilo_dispositifs_*.csv'):
-    d = pd.read_csv(path, dtype=str, on_bad_lines='skip')
+    d = read(path)
     enr.append(d[d.code_dispositif == 'GJ'].assign(delivery=path.split('/')[-3] + path.split('/')[-2]))
 enr = pd.concat(enr).sort_values('delivery').drop_duplicates('id_dispositif', keep='last')
 for c in ('date_entree', 'date_fin_reelle'):
@@ -240,12 +245,11 @@ spells = enr.groupby(['id_jeune', 'spell']).agg(entry=('date_entree', 'first'), 
 spells = spells[(spells.entry.dt.year == 2019) & (spells.first_is_renewal != 'O')]
 ev = []
 for path in glob.glob('{landing}/imilo/*/v*/imilo_evenements_*.csv'):
-    d = pd.read_csv(path, dtype=str, on_bad_lines='skip', usecols=['id_evenement', 'id_jeune', 'date_evenement',
-        'type_evenement', 'statut'])
+    d = read(path, usecols=['id_evenement', 'id_jeune', 'date_evenement', 'type_evenement', 'statut'])
     ev.append(d[(d.type_evenement == 'ENTRETIEN_INDIVIDUEL') & (d.statut == 'Présent')])
 ev = pd.concat(ev).drop_duplicates('id_evenement')
 ev['date'] = pd.to_datetime(ev.date_evenement, errors='coerce')
-last_month = max(p.split('/')[-3] for p in glob.glob('{landing}/*/*/v*'))
+last_month = max(p.split('/')[-2] for p in glob.glob('{landing}/*/*/v*'))
 observed_until = pd.Timestamp(last_month + '-01') + pd.DateOffset(months=1)
 curve = {{}}
 joined = spells.merge(ev, on='id_jeune')

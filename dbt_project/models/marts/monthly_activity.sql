@@ -63,13 +63,29 @@ entries as (
 ),
 
 -- spells open at the end of each month, with the residence in force that month
+-- each person's residence in their first delivered dossier version: where a spell open before that
+-- version is placed (the dossier was last changed before the first delivery)
+first_residence as (
+    select
+        history.person_key,
+        history.residence_departement_code,
+        history.residence_region_2016_code
+    from {{ ref('person_history') }} as history
+    inner join {{ ref('persons') }} as persons
+        on
+            history.person_key = persons.person_key
+            and history.valid_from_month = persons.first_delivery_month
+),
+
 stock as (
     select
         months.month,
         spells.scheme,
         spells.mission_locale_code,
-        history.residence_departement_code,
-        history.residence_region_2016_code
+        coalesce(history.residence_departement_code, first_residence.residence_departement_code)
+            as residence_departement_code,
+        coalesce(history.residence_region_2016_code, first_residence.residence_region_2016_code)
+            as residence_region_2016_code
     from {{ ref('scheme_spells') }} as spells
     inner join months
         on
@@ -80,6 +96,8 @@ stock as (
             spells.person_key = history.person_key
             and months.month >= history.valid_from_month
             and (history.valid_to_month is null or months.month < history.valid_to_month)
+    left join first_residence
+        on spells.person_key = first_residence.person_key
 ),
 
 {%- for level, code in geo_levels() %}
