@@ -66,3 +66,23 @@ def test_every_writer_is_in_the_duckdb_pool():
 
     for node in defs.resolve_implicit_global_asset_job_def().graph.node_defs:
         assert node.pool == POOL, node.name
+
+
+def test_monthly_schedule_requests_the_newest_month_and_the_three_before_as_one_range():
+    from orchestration.defs.automation import RANGE_END, RANGE_START, monthly_schedule
+
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 3, 5, 6, 0))
+    request = monthly_schedule(context)
+    assert request.tags[RANGE_START] == "2025-11-01"
+    assert request.tags[RANGE_END] == "2026-02-01"
+    assert request.run_key == "monthly-2026-02"
+    january = monthly_schedule(dg.build_schedule_context(scheduled_execution_time=datetime(2026, 1, 5, 6, 0)))
+    assert (january.tags[RANGE_START], january.tags[RANGE_END]) == ("2025-09-01", "2025-12-01")
+
+
+def test_a_range_of_months_is_one_run_for_every_asset():
+    from orchestration.definitions import defs
+
+    for assets_def in defs.assets:
+        policy = getattr(assets_def, "backfill_policy", None)
+        assert policy is not None and policy.max_partitions_per_run is None, assets_def
