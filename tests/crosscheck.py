@@ -44,6 +44,7 @@ import polars as pl
 
 from orchestration.lib.contract import CODE_LISTS, ENTITIES, MANIFEST_NAME, SYSTEMS, Kind, Role, System, Table
 from orchestration.lib.pseudonymise import DEMO_KEY, PseudoKey
+from orchestration.lib.settings import Paths
 
 GJ_LABEL = "Garantie jeunes"
 INTERVIEW_LABEL = "entretien individuel"
@@ -506,23 +507,12 @@ SCALE = 0.01
 SEED = 20140901
 
 
-@dataclass
-class Built:
-    data_dir: Path
-    success: bool
-    failed_checks: list[str]
+@dataclass(frozen=True)
+class Built(Paths):
+    """The platform's own paths (landing, truth, warehouse) of a built data folder, and how the build went."""
 
-    @property
-    def landing(self) -> Path:
-        return self.data_dir / "landing"
-
-    @property
-    def truth(self) -> Path:
-        return self.data_dir / "synthetic_truth"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.data_dir / "warehouse.duckdb"
+    success: bool = False
+    failed_checks: tuple[str, ...] = ()
 
 
 _SHARED: dict[str, Built] = {}
@@ -588,7 +578,7 @@ def build(data_dir: Path, window: tuple[str, str] = WINDOW, scale: float = SCALE
             raise_on_error=False,
         )
         failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    return Built(data_dir=data_dir, success=result.success, failed_checks=failed)
+    return Built(data_dir=data_dir, success=result.success, failed_checks=tuple(failed))
 
 
 def shared_build(tmp_path_factory) -> Built:

@@ -105,7 +105,7 @@ def assert_same(left: pl.DataFrame, right: pl.DataFrame, on: list[str], what: st
 
 def test_pipeline_succeeded_with_every_dbt_test_passing(built):
     assert built.success
-    assert built.failed_checks == []
+    assert built.failed_checks == ()
 
 
 def test_lines_set_aside_are_the_planted_faults_and_the_quarantine(built, independent, truth, marts):

@@ -315,7 +315,6 @@ def test_deliveries_are_found_in_version_order(data_dir):
 
 @pytest.mark.parametrize("every", [997, 97], ids=["few-rejects-inline-steps", "many-rejects-as-of-join"])
 def test_line_numbers_survive_many_broken_lines(data_dir, warehouse, every):
-    t = table("imilo", "events")
     rows = rows_for("imilo", "events", "2016-03", 10000)
     broken = {}
     for i in range(5, 10000, every):

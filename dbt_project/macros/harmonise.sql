@@ -56,3 +56,17 @@
 {% macro person_key(alias, person_expr) -%}
     coalesce({{ alias }}.person_key, {{ person_expr }})
 {%- endmacro %}
+
+{#- The staging model of one entity from both systems, one after the other, each row saying its system.
+    Both staging models of an entity have the same columns by construction (the staging layer's job). -#}
+{% macro both_systems(entity) -%}
+    select
+        'parcours3' as source_system,
+        p3.*
+    from {{ ref('stg_parcours3__' ~ entity) }} as p3
+    union all
+    select
+        'imilo' as source_system,
+        im.*
+    from {{ ref('stg_imilo__' ~ entity) }} as im
+{%- endmacro %}

@@ -7,15 +7,7 @@
 {#- One row per follow-up event of either system, in one vocabulary; incremental by event month, so a
     late record (delivered up to three months later) lands in its own month when that window is rebuilt. -#}
 with events as (
-    select
-        'parcours3' as source_system,
-        ev.*
-    from {{ ref('stg_parcours3__events') }} as ev
-    union all
-    select
-        'imilo' as source_system,
-        ev.*
-    from {{ ref('stg_imilo__events') }} as ev
+    {{ both_systems('events') }}
 )
 
 select

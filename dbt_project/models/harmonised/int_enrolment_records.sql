@@ -4,15 +4,7 @@
     two records are one enrolment (same person, scheme, entry date and renewal flag), keyed by the Parcours 3
     record, in the latest state. scheme_enrolments keeps state_rank = 1; the reconciliation counts the rest. -#}
 with enrolments as (
-    select
-        'parcours3' as source_system,
-        en.*
-    from {{ ref('stg_parcours3__scheme_enrolments') }} as en
-    union all
-    select
-        'imilo' as source_system,
-        en.*
-    from {{ ref('stg_imilo__scheme_enrolments') }} as en
+    {{ both_systems('scheme_enrolments') }}
 ),
 
 decoded as (

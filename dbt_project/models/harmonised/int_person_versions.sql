@@ -4,15 +4,7 @@
     dossiers migrated from the same Parcours 3 dossier) keeps one version, I-Milo first. person_history
     keeps system_rank = 1; the reconciliation counts the rest as merged. -#}
 with versions as (
-    select
-        'parcours3' as source_system,
-        yp.*
-    from {{ ref('stg_parcours3__young_people') }} as yp
-    union all
-    select
-        'imilo' as source_system,
-        yp.*
-    from {{ ref('stg_imilo__young_people') }} as yp
+    {{ both_systems('young_people') }}
 ),
 
 keyed as (

@@ -1,15 +1,7 @@
 {#- One row per declared situation of either system, category and contract type harmonised. Parcours 3
     has no state: it follows from the dates, as of the month the record was delivered. -#}
 with situations as (
-    select
-        'parcours3' as source_system,
-        si.*
-    from {{ ref('stg_parcours3__situations') }} as si
-    union all
-    select
-        'imilo' as source_system,
-        si.*
-    from {{ ref('stg_imilo__situations') }} as si
+    {{ both_systems('situations') }}
 )
 
 select
