@@ -86,3 +86,19 @@ def test_a_range_of_months_is_one_run_for_every_asset():
     for assets_def in defs.assets:
         policy = getattr(assets_def, "backfill_policy", None)
         assert policy is not None and policy.max_partitions_per_run is None, assets_def
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path):
+    import os
+
+    from orchestration.defs.transform import prune_run_folders
+
+    old = tmp_path / "dbt_models-1605b71-0d916f8"
+    recent = tmp_path / "dbt_monthly_models-7cbccfa-c8355f0"
+    other = tmp_path / "compiled"
+    for folder in (old, recent, other):
+        folder.mkdir()
+    os.utime(old, (0, 0))
+    os.utime(other, (0, 0))
+    assert prune_run_folders(tmp_path) == 1
+    assert not old.exists() and recent.exists() and other.exists()

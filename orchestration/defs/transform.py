@@ -7,8 +7,11 @@ backfill is one dbt call.
 """
 
 import json
+import shutil
+import time
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -86,6 +89,22 @@ class MiloTranslator(DagsterDbtTranslator):
 translator = MiloTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+# dagster-dbt writes one target/<op>-<run>-<hash>/ folder per run (logs, run results, compiled SQL): kept
+# a week for debugging, then removed, or they would grow with every monthly run forever.
+RUN_FOLDER_DAYS = 7
+
+
+def prune_run_folders(target: Path, older_than_days: float = RUN_FOLDER_DAYS, now: float | None = None) -> int:
+    """Remove dagster-dbt's per-run folders older than `older_than_days`; returns how many went."""
+    cutoff = (now or time.time()) - older_than_days * 86400
+    removed = 0
+    for folder in target.glob("*-*-*") if target.is_dir() else []:
+        if folder.is_dir() and folder.name.split("-", 1)[0].startswith("dbt") and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def _ensure_raw_tables(warehouse: WarehouseResource) -> None:
     # dbt sources must exist even for a system that has not delivered yet (I-Milo before 2015).
     with warehouse.connect():
@@ -107,6 +126,7 @@ def dbt_monthly_models(
 ):
     """Incremental models, rebuilt for the partition window (plus the months late records reach)."""
     _ensure_raw_tables(warehouse)
+    prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
     window = context.partition_time_window
     vars_ = dbt_window_vars(window.start.date(), window.end.date())
     context.log.info(f"dbt window {vars_}")
@@ -128,4 +148,5 @@ def dbt_models(
 ):
     """Seeds, staging views, harmonised tables and marts: rebuilt whole from the layers below."""
     _ensure_raw_tables(warehouse)
+    prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
     yield from dbt.cli(dbt_build_args(config.full_refresh), context=context).stream()
