@@ -60,3 +60,12 @@
     select {{ m }} as seniority_month{% if not loop.last %} union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#- Events counted by harmonised type: the four support measures of the marts (DARES DA n°63 vocabulary). -#}
+{% macro events_by_type(alias) -%}
+    sum(case when {{ alias }}.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
+    sum(case when {{ alias }}.event_type = 'workshop' then 1 else 0 end) as workshops,
+    sum(case when {{ alias }}.event_type = 'collective_information' then 1 else 0 end)
+        as collective_information_sessions,
+    sum(case when {{ alias }}.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
+{%- endmacro %}

@@ -43,11 +43,7 @@ profile as (
 support as (
     select
         entries.enrolment_key,
-        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
-        sum(case when events.event_type = 'workshop' then 1 else 0 end) as workshops,
-        sum(case when events.event_type = 'collective_information' then 1 else 0 end)
-            as collective_information_sessions,
-        sum(case when events.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
+        {{ events_by_type('events') }}
     from entries
     cross join observation
     inner join {{ ref('events') }} as events

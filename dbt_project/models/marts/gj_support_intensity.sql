@@ -59,11 +59,7 @@ per_person as (
         spell_months.entry_month,
         spell_months.seniority_month,
         spell_months.spell_id,
-        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
-        sum(case when events.event_type = 'workshop' then 1 else 0 end) as workshops,
-        sum(case when events.event_type = 'collective_information' then 1 else 0 end)
-            as collective_information_sessions,
-        sum(case when events.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
+        {{ events_by_type('events') }}
     from spell_months
     left join {{ ref('events') }} as events
         on
