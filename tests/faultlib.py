@@ -274,7 +274,7 @@ PII_COLUMNS = {
 }
 # Words (letters, digits, and the characters of e-mails, dates and compound names) of any text.
 TOKEN_RE = re.compile(r"[\w@.+'/-]+")
-# JSON escapes as Dagster's serialiser writes them (non-ASCII as \uXXXX).
+# JSON escapes as Dagster's serialiser writes them (non-ASCII as \u and four hex digits).
 JSON_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|[nrtbf\"\\/])")
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
 
