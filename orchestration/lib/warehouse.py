@@ -48,6 +48,8 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float = 120.0) ->
         # monthly file (the 16 MB default) tripled the cost of a commit during a backfill. DuckDB still
         # checkpoints at this size and when the last connection closes.
         con.execute("SET checkpoint_threshold = '1GB'")
+        # As in the dbt profile: a bounded share of a modest machine, large operations spill to disk.
+        con.execute("SET memory_limit = '4GB'")
     return con
 
 
