@@ -105,10 +105,11 @@ def prune_run_folders(target: Path, older_than_days: float = RUN_FOLDER_DAYS, no
     return removed
 
 
-def _ensure_raw_tables(warehouse: WarehouseResource) -> None:
+def _before_dbt(warehouse: WarehouseResource) -> None:
     # dbt sources must exist even for a system that has not delivered yet (I-Milo before 2015).
     with warehouse.connect():
         pass
+    prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
 
 
 @dbt_assets(
@@ -125,8 +126,7 @@ def dbt_monthly_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtRunConfig
 ):
     """Incremental models, rebuilt for the partition window (plus the months late records reach)."""
-    _ensure_raw_tables(warehouse)
-    prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
+    _before_dbt(warehouse)
     window = context.partition_time_window
     vars_ = dbt_window_vars(window.start.date(), window.end.date())
     context.log.info(f"dbt window {vars_}")
@@ -147,6 +147,5 @@ def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtRunConfig
 ):
     """Seeds, staging views, harmonised tables and marts: rebuilt whole from the layers below."""
-    _ensure_raw_tables(warehouse)
-    prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
+    _before_dbt(warehouse)
     yield from dbt.cli(dbt_build_args(config.full_refresh), context=context).stream()

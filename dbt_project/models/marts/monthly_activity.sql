@@ -40,17 +40,29 @@ contacts as (
     group by events.event_month, events.mission_locale_code, events.person_key
 ),
 
-first_welcomes as (
+-- each person's first delivered dossier version: the mission locale of their first welcome, and the
+-- residence where a spell open before that version is placed (the dossier was last changed before the
+-- first delivery)
+first_version as (
     select
-        cast({{ month_of('persons.first_welcome_date') }} as date) as month,
+        persons.person_key,
+        persons.first_welcome_date,
         history.mission_locale_code,
-        persons.person_key
+        history.residence_departement_code,
+        history.residence_region_2016_code
     from {{ ref('persons') }} as persons
     inner join {{ ref('person_history') }} as history
         on
             persons.person_key = history.person_key
-            -- the mission locale of the dossier's first delivered version
             and persons.first_delivery_month = history.valid_from_month
+),
+
+first_welcomes as (
+    select
+        cast({{ month_of('first_welcome_date') }} as date) as month,
+        mission_locale_code,
+        person_key
+    from first_version
 ),
 
 entries as (
@@ -63,28 +75,14 @@ entries as (
 ),
 
 -- spells open at the end of each month, with the residence in force that month
--- each person's residence in their first delivered dossier version: where a spell open before that
--- version is placed (the dossier was last changed before the first delivery)
-first_residence as (
-    select
-        history.person_key,
-        history.residence_departement_code,
-        history.residence_region_2016_code
-    from {{ ref('person_history') }} as history
-    inner join {{ ref('persons') }} as persons
-        on
-            history.person_key = persons.person_key
-            and history.valid_from_month = persons.first_delivery_month
-),
-
 stock as (
     select
         months.month,
         spells.scheme,
         spells.mission_locale_code,
-        coalesce(history.residence_departement_code, first_residence.residence_departement_code)
+        coalesce(history.residence_departement_code, first_version.residence_departement_code)
             as residence_departement_code,
-        coalesce(history.residence_region_2016_code, first_residence.residence_region_2016_code)
+        coalesce(history.residence_region_2016_code, first_version.residence_region_2016_code)
             as residence_region_2016_code
     from {{ ref('scheme_spells') }} as spells
     inner join months
@@ -96,8 +94,8 @@ stock as (
             spells.person_key = history.person_key
             and months.month >= history.valid_from_month
             and (history.valid_to_month is null or months.month < history.valid_to_month)
-    left join first_residence
-        on spells.person_key = first_residence.person_key
+    left join first_version
+        on spells.person_key = first_version.person_key
 ),
 
 {%- for level, code in geo_levels() %}
