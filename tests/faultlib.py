@@ -93,8 +93,7 @@ def ledger_problems(con) -> list[str]:
         raw = {
             m: rest
             for m, *rest in con.execute(
-                "SELECT strftime(_delivery_month, '%Y-%m'), count(*), count(DISTINCT _file_sha256), "
-                f"max(_file_sha256), max(_delivery_version) FROM raw.{t.raw_table} GROUP BY 1"
+                f"SELECT strftime(_delivery_month, '%Y-%m'), count(*) FROM raw.{t.raw_table} GROUP BY 1"
             ).fetchall()
         }
         quarantined = {
@@ -106,17 +105,15 @@ def ledger_problems(con) -> list[str]:
             ).fetchall()
         }
         active = con.execute(
-            "SELECT strftime(delivery_month, '%Y-%m'), rows_loaded, rows_rejected, file_sha256, delivery_version "
+            "SELECT strftime(delivery_month, '%Y-%m'), rows_loaded, rows_rejected, file_sha256 "
             "FROM audit.ingest_ledger WHERE system = $s AND entity = $e AND status = 'active'",
             key,
         ).fetchall()
         where = f"{t.system}/{t.entity}"
-        for month, loaded, rejected, sha, version in active:
-            rows, shas, raw_sha, raw_version = raw.pop(month, (0, 0, None, None))
+        for month, loaded, rejected, sha in active:
+            (rows,) = raw.pop(month, (0,))
             if rows != loaded:
                 problems.append(f"{where}/{month}: {rows} raw rows, the ledger says {loaded}")
-            if rows and (shas, raw_sha, raw_version) != (1, sha, version):
-                problems.append(f"{where}/{month}: raw rows come from another file or version than the ledger's")
             lines, q_shas, q_sha = quarantined.pop(month, (0, 0, None))
             if lines != rejected:
                 problems.append(f"{where}/{month}: {lines} quarantined lines, the ledger says {rejected}")

@@ -146,7 +146,8 @@ def _load_everything(paths: settings.Paths, warehouse_path: Path) -> dict:
 
 
 def _pseudonyms(state: dict) -> set[str]:
-    return {w for rows in state.values() for row in rows for w in re.findall(r"'([0-9a-f]{64})'", row)}
+    """Quoted values of 32 hex digits (the pseudonyms' length; file hashes have 64)."""
+    return {w for rows in state.values() for row in rows for w in re.findall(r"'([0-9a-f]{32})'", row)}
 
 
 def test_pseudonyms_are_stable_under_one_key_and_unlinkable_under_another(data_dir, tmp_path, monkeypatch):
@@ -161,9 +162,7 @@ def test_pseudonyms_are_stable_under_one_key_and_unlinkable_under_another(data_d
 
     assert a == b  # same files, same key: the same warehouse, pseudonyms included
     key_a, key_c = PseudoKey(bytes.fromhex(first)), PseudoKey(bytes.fromhex(second))
-    # file hashes are 64 hex digits too: take them out, keep the pseudonyms
-    hashes = {file_sha256(p) for p in data_dir.landing.rglob("*.csv")}
-    pseudonyms_a, pseudonyms_c = _pseudonyms(a) - hashes, _pseudonyms(c) - hashes
+    pseudonyms_a, pseudonyms_c = _pseudonyms(a), _pseudonyms(c)
     assert (
         key_a.pseudonym("parcours3", "1001") in pseudonyms_a and key_a.pseudonym("imilo", "A1B2C30000") in pseudonyms_a
     )
@@ -412,7 +411,10 @@ def test_end_to_end_run_leaks_no_personal_data_nor_the_key(tmp_path, monkeypatch
     with open_warehouse(paths.warehouse, read_only=True) as con:
         key_ids = con.execute("SELECT DISTINCT pseudo_key_id FROM audit.ingest_ledger").fetchall()
         sample = con.execute(
-            "SELECT _source_file, _source_line, id_jeune_pseudo FROM raw.imilo__young_people USING SAMPLE 50 ROWS"
+            "SELECT ledger.file_path, raw._source_line, raw.id_jeune_pseudo "
+            "FROM (SELECT * FROM raw.imilo__young_people USING SAMPLE 50 ROWS) AS raw "
+            "JOIN audit.ingest_ledger AS ledger ON ledger.system = 'imilo' AND ledger.entity = 'young_people' "
+            "AND ledger.delivery_month = raw._delivery_month AND ledger.status = 'active'"
         ).fetchall()
         loaded = table_state(con, ("raw", "audit"))
         marts = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()

@@ -22,11 +22,10 @@
     case {{ column }} when 'O' then true when 'N' then false end
 {%- endmacro %}
 
-{#- Delivery lineage columns every staging model carries, under one set of names. -#}
+{#- Delivery lineage columns every staging model carries, under one set of names (the file, its version
+    and checksum are in audit.ingest_ledger, keyed by system, table and delivery month). -#}
 {% macro delivery_columns() -%}
     _delivery_month as delivery_month,
-    _delivery_version as delivery_version,
-    _source_file as source_file,
     _source_line as source_line
 {%- endmacro %}
 

@@ -9,7 +9,7 @@ from orchestration.defs.partitions import monthly_partitions, months_in_window
 from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.contract import SYSTEMS, Table
 from orchestration.lib.ingest.loading import MAX_REJECT_RATE, FileResult, raw_table_name, warehouse_columns
-from orchestration.lib.ingest.months import NoDeliveryExpected, ingest_month
+from orchestration.lib.ingest.months import NoDeliveryExpected, ingest_months
 from orchestration.lib.settings import POOL
 
 PREVIEW_ROWS = 5
@@ -94,10 +94,9 @@ def build_raw_assets(system_name: str) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             for table in selected:
                 results = []
-                for month in months:
-                    result = ingest_month(con, landing, system_name, table.entity, month, run_id=context.run.run_id)
+                for result in ingest_months(con, landing, system_name, table.entity, months, context.run.run_id):
                     results.append(result)
-                    context.log.debug(f"{system_name}/{table.entity}/{month}: {_file_metadata(result)}")
+                    context.log.debug(f"{system_name}/{table.entity}/{result.month}: {_file_metadata(result)}")
                 loaded = [r for r in results if isinstance(r, FileResult)]
                 fresh = sum(r.status == "loaded" for r in loaded)
                 context.log.info(
@@ -142,8 +141,7 @@ def _range_metadata(results: list) -> dict:
 
 def _preview(con, table: Table) -> str:
     frame = con.sql(
-        f"SELECT * EXCLUDE (_source_file, _file_sha256, _loaded_at) FROM {raw_table_name(table)} "
-        f"ORDER BY _delivery_month DESC, _source_line LIMIT {PREVIEW_ROWS}"
+        f"SELECT * FROM {raw_table_name(table)} ORDER BY _delivery_month DESC, _source_line LIMIT {PREVIEW_ROWS}"
     ).pl()
     if frame.is_empty():
         return "_no rows yet_"

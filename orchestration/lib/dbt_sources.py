@@ -17,20 +17,18 @@ SOURCES_PATH = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / 
 
 ROLE_NOTES = {
     Role.DELIVERY_MONTH: "Delivery month, checked against the delivery folder at ingestion.",
-    Role.PERSON_ID: "Pseudonymised at ingestion: HMAC-SHA256 under MILO_PSEUDO_KEY, hex.",
+    Role.PERSON_ID: "Pseudonymised at ingestion: HMAC-SHA256 under MILO_PSEUDO_KEY, first 128 bits in hex.",
     Role.LEGACY_PERSON_ID: (
         "Pseudonymised at ingestion in the Parcours 3 namespace, so it equals the P3 person's pseudonym."
     ),
     Role.BIRTH_DATE: "Coarsened at ingestion to the first day of the birth month.",
 }
 LINEAGE_COLUMNS = {
-    "_delivery_month": "Month of the delivery the row came from (first day).",
-    "_delivery_version": "Version of that delivery (1, then 2... for corrected re-deliveries).",
-    "_source_file": "Path of the delivered file.",
+    "_delivery_month": (
+        "Month of the delivery the row came from (first day). Its file, version, SHA-256, pseudonymisation "
+        "key id and load time: the active row of audit.ingest_ledger for this system, table and month."
+    ),
     "_source_line": "Line of the row in the delivered file (header = line 1).",
-    "_file_sha256": "SHA-256 of the delivered file (see audit.ingest_ledger).",
-    "_pseudo_key_id": "Identifier of the pseudonymisation key (never the key itself).",
-    "_loaded_at": "When the row was loaded (UTC).",
 }
 
 

@@ -20,7 +20,14 @@ import duckdb
 from orchestration.lib.contract import SYSTEMS, Kind, Role, Table
 from orchestration.lib.delivery import Delivery, DeliveryError, now_utc
 from orchestration.lib.ingest import audit
-from orchestration.lib.ingest.reading import FileRejected, check_and_decode, check_header, discard, read_rows
+from orchestration.lib.ingest.reading import (
+    CheckedFile,
+    FileRejected,
+    check_and_decode,
+    check_header,
+    discard,
+    read_rows,
+)
 from orchestration.lib.ingest.validation import (
     build_value_rejects_sql,
     ident,
@@ -96,20 +103,30 @@ def warehouse_columns(table: Table) -> list[tuple[str, str]]:
         else:
             sql_type = "VARCHAR"
         cols.append((c.warehouse_name, sql_type))
-    return cols + [
-        ("_delivery_month", "DATE"),
-        ("_delivery_version", "INTEGER"),
-        ("_source_file", "VARCHAR"),
-        ("_source_line", "BIGINT"),
-        ("_file_sha256", "VARCHAR"),
-        ("_pseudo_key_id", "VARCHAR"),
-        ("_loaded_at", "TIMESTAMP"),
-    ]
+    # Lineage: the month and the line. Everything else about the file (path, version, SHA-256, key, load
+    # time) is one value per file and lives in audit.ingest_ledger: repeated on every row it cost a third
+    # of the insert time (docs/benchmarks.md).
+    return cols + [("_delivery_month", "DATE"), ("_source_line", "BIGINT")]
+
+
+# Per-file lineage columns that raw tables carried before they moved to the ledger.
+OBSOLETE_LINEAGE = ("_delivery_version", "_source_file", "_file_sha256", "_pseudo_key_id", "_loaded_at")
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     cols = ", ".join(f"{ident(n)} {t}" for n, t in warehouse_columns(table))
     con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table_name(table)} ({cols})")
+    schema, name = raw_table_name(table).split(".")
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = $s AND table_name = $t",
+            {"s": schema, "t": name},
+        ).fetchall()
+    }
+    for column in OBSOLETE_LINEAGE:  # a warehouse built before the move: same rows, fewer columns
+        if column in existing:
+            con.execute(f"ALTER TABLE {raw_table_name(table)} DROP COLUMN {ident(column)}")
 
 
 def pseudonym_sql(table: Table) -> list[str]:
@@ -122,7 +139,9 @@ def pseudonym_sql(table: Table) -> list[str]:
             statements.append(
                 f"CREATE OR REPLACE TEMP TABLE {ident('pseudo_' + c.name)} AS "
                 f"SELECT identifier, {sql_hmac('identifier', namespace)} AS pseudonym "
-                f"FROM (SELECT DISTINCT {ident(c.name)} AS identifier FROM parsed WHERE {ident(c.name)} IS NOT NULL)"
+                # parsed_rows, not the `parsed` view: identifiers need no line numbers
+                f"FROM (SELECT DISTINCT {ident(c.name)} AS identifier FROM parsed_rows "
+                f"WHERE {ident(c.name)} IS NOT NULL)"
             )
     return statements
 
@@ -151,21 +170,65 @@ def select_sql(table: Table, month: str) -> str:
         else:
             expr = v
         exprs.append(f"{expr} AS {ident(c.warehouse_name)}")
-    exprs += [
-        f"DATE '{month}-01' AS _delivery_month",
-        "$version AS _delivery_version",
-        "$file AS _source_file",
-        "parsed._line AS _source_line",
-        "$sha AS _file_sha256",
-        "$key_id AS _pseudo_key_id",
-        "$loaded_at::TIMESTAMP AS _loaded_at",
-    ]
+    exprs += [f"DATE '{month}-01' AS _delivery_month", "parsed._line AS _source_line"]
     return (
         f"SELECT {', '.join(exprs)} FROM parsed {' '.join(joins)} "
         # no ORDER BY: rows keep the file's order (DuckDB preserves insertion order), a sort would cost more
         # than the rest of the insert
         "WHERE parsed._line NOT IN (SELECT line FROM value_rejects)"
     )
+
+
+@dataclass
+class PreparedFile:
+    """A delivered file checked against its manifest and the contract, not yet read into DuckDB.
+
+    Preparing touches only the file system, so the next month's file is prepared in a background thread
+    while DuckDB loads the current one (`ingest_months`)."""
+
+    delivery: Delivery
+    entity: str
+    path: Path
+    checked: CheckedFile
+    workdir: Path  # private folder (a Windows-1252 file's UTF-8 copy), removed by `cleanup`
+
+    def cleanup(self) -> None:
+        discard(self.checked)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def prepare_file(delivery: Delivery, entity: str, workdir: Path | None = None) -> PreparedFile:
+    """Integrity (size, SHA-256, lines against the manifest), encoding, open quotes and header of one file."""
+    system = SYSTEMS[delivery.system]
+    table = system.tables[entity]
+    manifest_files = delivery.files()
+    if entity not in manifest_files:
+        raise FileRejected(f"{delivery.manifest_path}: no {entity} file listed for {delivery.label}")
+    expected = manifest_files[entity]
+    path = delivery.folder / expected.name
+    if expected.name != table.file_name(delivery.month):
+        raise FileRejected(f"{path}: named {expected.name!r}, the contract expects {table.file_name(delivery.month)!r}")
+    parent = workdir or delivery.folder.parents[3]
+    remove_stale_workdirs(parent)
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
+    try:
+        checked = check_and_decode(path, expected, system.encoding, tmp)
+        try:
+            check_header(checked, table, system.delimiter)
+        except BaseException:
+            discard(checked)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return PreparedFile(delivery, entity, path, checked, tmp)
+
+
+def ensure_warehouse(con: duckdb.DuckDBPyConnection, table: Table, key: PseudoKey) -> None:
+    """Audit and raw tables in place, and no mixing of two pseudonymisation keys."""
+    audit.ensure_tables(con)
+    ensure_raw_table(con, table)
+    audit.check_key(con, key)
 
 
 def load_file(
@@ -178,51 +241,52 @@ def load_file(
     fault_hook: FaultHook | None = None,
     workdir: Path | None = None,
 ) -> FileResult:
+    """Check, read and load one delivered file in one transaction."""
+    ensure_warehouse(con, SYSTEMS[delivery.system].tables[entity], key)
+    prepared = prepare_file(delivery, entity, workdir)
+    return load_prepared(con, prepared, key, run_id, max_reject_rate, fault_hook)
+
+
+def load_prepared(
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    key: PseudoKey,
+    run_id: str = "",
+    max_reject_rate: float = MAX_REJECT_RATE,
+    fault_hook: FaultHook | None = None,
+) -> FileResult:
+    """Load a prepared file: read, validate, pseudonymise, then replace its month in one transaction.
+    The warehouse's tables must exist (`ensure_warehouse`). Removes the file's working folder."""
     started = time.monotonic()
     started_at = now_utc()
+    delivery, entity, path, checked = prepared.delivery, prepared.entity, prepared.path, prepared.checked
     system = SYSTEMS[delivery.system]
     table = system.tables[entity]
-    manifest_files = delivery.files()
-    if entity not in manifest_files:
-        raise FileRejected(f"{delivery.manifest_path}: no {entity} file listed for {delivery.label}")
-    expected = manifest_files[entity]
-    path = delivery.folder / expected.name
-    if expected.name != table.file_name(delivery.month):
-        raise FileRejected(f"{path}: named {expected.name!r}, the contract expects {table.file_name(delivery.month)!r}")
-    audit.ensure_tables(con)
-    ensure_raw_table(con, table)
-    audit.check_key(con, key)
-
-    parent = workdir or delivery.folder.parents[3]
-    remove_stale_workdirs(parent)
-    with tempfile.TemporaryDirectory(dir=parent, prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as tmp:
-        checked = check_and_decode(path, expected, system.encoding, Path(tmp))
-        try:
-            active = audit.active_file(con, delivery.system, entity, delivery.month)
-            if active and active["file_sha256"] == checked.sha256:
-                return FileResult(
-                    delivery.system,
-                    entity,
-                    delivery.month,
-                    active["delivery_version"],
-                    str(path),
-                    checked.sha256,
-                    active["rows_in_file"],
-                    active["rows_loaded"],
-                    active["rows_rejected"],
-                    "unchanged",
-                    active["pseudo_key_id"],
-                    time.monotonic() - started,
-                )
-            if active and active["delivery_version"] > delivery.version:
-                raise FileRejected(
-                    f"{path}: version {delivery.version} is older than the loaded version "
-                    f"{active['delivery_version']} of {delivery.system}/{delivery.month}"
-                )
-            check_header(checked, table, system.delimiter)
-            read_rows(con, checked, table, system.delimiter, Path(tmp))
-        finally:
-            discard(checked)
+    try:
+        active = audit.active_file(con, delivery.system, entity, delivery.month)
+        if active and active["file_sha256"] == checked.sha256:
+            return FileResult(
+                delivery.system,
+                entity,
+                delivery.month,
+                active["delivery_version"],
+                str(path),
+                checked.sha256,
+                active["rows_in_file"],
+                active["rows_loaded"],
+                active["rows_rejected"],
+                "unchanged",
+                active["pseudo_key_id"],
+                time.monotonic() - started,
+            )
+        if active and active["delivery_version"] > delivery.version:
+            raise FileRejected(
+                f"{path}: version {delivery.version} is older than the loaded version "
+                f"{active['delivery_version']} of {delivery.system}/{delivery.month}"
+            )
+        read_rows(con, checked, table, system.delimiter, prepared.workdir)
+    finally:
+        prepared.cleanup()
 
     bad_month = next(iter(con.execute(month_mismatch_sql(table, system, delivery.month)).fetchall()), None)
     if bad_month:
@@ -232,30 +296,25 @@ def load_file(
         )
     for statement in build_value_rejects_sql(table, system):
         con.execute(statement)
-    rejected_lines = con.execute(
-        "SELECT count(*) FROM (SELECT line FROM value_rejects UNION SELECT line FROM structural_rejects)"
-    ).fetchall()[0][0]
+    # one query: lines rejected (a line may break several rules) and the count of each reason
+    reason_counts = con.execute(
+        """
+        SELECT reason, count(*), (SELECT count(*) FROM (SELECT line FROM value_rejects
+                                                         UNION SELECT line FROM structural_rejects))
+        FROM (SELECT reason FROM value_rejects UNION ALL SELECT error_type FROM structural_rejects)
+        GROUP BY ALL ORDER BY 2 DESC
+        """
+    ).fetchall()
+    rejected_lines = reason_counts[0][2] if reason_counts else 0
+    reasons = {reason: count for reason, count, _ in reason_counts}
     rows_loaded = checked.data_lines - rejected_lines
     rate = rejected_lines / checked.data_lines if checked.data_lines else 0.0
-    reasons = dict(
-        con.execute(
-            "SELECT reason, count(*) FROM (SELECT reason FROM value_rejects "
-            "UNION ALL SELECT error_type FROM structural_rejects) GROUP BY ALL ORDER BY 2 DESC"
-        ).fetchall()
-    )
     if rate > max_reject_rate:
         raise FileRejected(
             f"{path}: {rejected_lines} of {checked.data_lines} lines rejected ({rate:.2%}), above the "
             f"{max_reject_rate:.2%} limit; reasons: {reasons}"
         )
 
-    params = {
-        "version": delivery.version,
-        "file": str(path),
-        "sha": checked.sha256,
-        "key_id": key.key_id,
-        "loaded_at": started_at,
-    }
     ipad, opad = key.pads()
     for statement in pseudonym_sql(table):
         con.execute(statement, {"ipad": ipad, "opad": opad})
@@ -265,10 +324,10 @@ def load_file(
         con.execute(f"DELETE FROM {raw_table_name(table)} WHERE _delivery_month = $m", {"m": month_date})
         if fault_hook:
             fault_hook("after_delete")
-        con.execute(f"INSERT INTO {raw_table_name(table)} {select_sql(table, delivery.month)}", params)
-        inserted = con.execute(
-            f"SELECT count(*) FROM {raw_table_name(table)} WHERE _delivery_month = $m", {"m": month_date}
-        ).fetchall()[0][0]
+        # the month's rows were deleted just above, so the rows inserted are the month's rows
+        inserted = con.execute(f"INSERT INTO {raw_table_name(table)} {select_sql(table, delivery.month)}").fetchall()[
+            0
+        ][0]
         if inserted != rows_loaded:
             raise DeliveryError(f"{path}: {inserted} rows inserted where {rows_loaded} were expected")
         if fault_hook:

@@ -11,6 +11,7 @@ import codecs
 import contextlib
 import csv
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,12 @@ class CheckedFile:
     sha256: str
     bytes: int
     data_lines: int
+    unbalanced: np.ndarray  # lines (1-based) holding an odd number of double quotes: a quote left open
 
 
 def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir: Path) -> CheckedFile:
-    """One pass over the bytes: SHA-256, size, line count, strict decoding (and transcoding to UTF-8).
+    """One pass over the bytes: SHA-256, size, line count, lines with a quote left open, strict decoding
+    (and transcoding to UTF-8).
 
     Windows-1252 is decoded by Python because DuckDB only knows Latin-1, which differs from it exactly on
     the characters a French file needs (0x80 is € and 0x9C is œ in Windows-1252, control codes in Latin-1).
@@ -53,9 +56,11 @@ def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir:
     utf8_valid, non_ascii = True, False
     # `workdir` is a private temporary folder of the caller, removed after the load.
     utf8_path = workdir / f"{path.stem}.utf8.csv" if transcode else path
+    quote_lines: list[np.ndarray] = []  # 0-based line of every double quote
     with path.open("rb") as src, utf8_path.open("wb") if transcode else contextlib.nullcontext() as out:
         while chunk := src.read(HASH_CHUNK):
             digest.update(chunk)
+            quote_lines.append(_lines_of_quotes(chunk, newlines))
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -81,7 +86,9 @@ def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir:
         )
     data_lines = max(newlines + (last != b"\n") - 1, 0)
     sha = digest.hexdigest()
-    checked = CheckedFile(path, utf8_path, sha, size, data_lines)
+    counts = np.bincount(np.concatenate(quote_lines)) if quote_lines else np.empty(0, dtype=np.int64)
+    unbalanced = np.flatnonzero(counts % 2 == 1).astype(np.int64) + 1
+    checked = CheckedFile(path, utf8_path, sha, size, data_lines, unbalanced)
     problems = []
     if size != expected.bytes:
         problems.append(f"{size} bytes where the manifest says {expected.bytes}")
@@ -96,6 +103,15 @@ def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir:
         discard(checked)
         raise FileRejected(f"{path}: empty file (not even a header)")
     return checked
+
+
+def _lines_of_quotes(chunk: bytes, newlines_before: int) -> np.ndarray:
+    """0-based line index of each double quote of a chunk (quotes and line ends are ASCII, so this holds for
+    Windows-1252 bytes as for UTF-8). Vectorised, on chunks small enough to stay in cache."""
+    data = np.frombuffer(chunk, dtype=np.uint8)
+    marks = np.flatnonzero((data == ord('"')) | (data == ord("\n")))
+    is_newline = data[marks] == ord("\n")
+    return (np.cumsum(is_newline) + newlines_before)[~is_newline]
 
 
 def discard(checked: CheckedFile) -> None:
@@ -138,45 +154,51 @@ def check_header(checked: CheckedFile, table: Table, delimiter: str) -> None:
     raise FileRejected(f"{checked.path}: line 1 (header): " + "; ".join(problems))
 
 
-def unbalanced_quote_lines(path: Path) -> np.ndarray:
-    """Line numbers (1-based) holding an odd number of double quotes: a quote left open.
-
-    The contract forbids line breaks inside fields, so a line with an odd count can only be broken, and
-    left in the file it would make any CSV reader swallow every line after it. Vectorised over the bytes.
-    """
-    if path.stat().st_size == 0:
-        return np.empty(0, dtype=np.int64)
-    data = np.memmap(path, dtype=np.uint8, mode="r")
-    quotes = np.flatnonzero(data == ord('"'))
-    if quotes.size == 0:
-        return np.empty(0, dtype=np.int64)
-    newlines = np.flatnonzero(data == ord("\n"))
-    line_of_quote = np.searchsorted(newlines, quotes)  # 0-based line index of each quote
-    counts = np.bincount(line_of_quote)
-    return np.flatnonzero(counts % 2 == 1).astype(np.int64) + 1
-
-
 def _copy_without_lines(path: Path, drop: np.ndarray, workdir: Path) -> Path:
-    """A copy of the file without the given lines (1-based)."""
-    data = np.memmap(path, dtype=np.uint8, mode="r")
-    ends = np.flatnonzero(data == ord("\n")) + 1
-    if ends.size == 0 or ends[-1] != data.size:
-        ends = np.append(ends, data.size)
-    starts = np.concatenate(([0], ends[:-1]))
-    keep = np.ones(ends.size, dtype=bool)
-    keep[drop - 1] = False
+    """A copy of the file without the given lines (1-based, sorted), made by the kernel.
+
+    Only the byte offsets of the dropped lines are needed: a pass counting line ends per chunk finds the
+    chunks that hold them, and only those chunks are scanned for exact offsets."""
+    spans = _line_spans(path, drop)
+    size = path.stat().st_size
     target = workdir / f"{path.stem}.balanced.csv"
-    with target.open("wb") as out:
-        for first, last in _kept_runs(keep, starts, ends):
-            out.write(data[first:last].tobytes())
+    kept, position = [], 0
+    for start, end in spans:
+        if start > position:
+            kept.append((position, start))
+        position = end
+    if position < size:
+        kept.append((position, size))
+    with path.open("rb") as src, target.open("wb") as out:
+        for start, end in kept:
+            offset, remaining = start, end - start
+            while remaining:
+                copied = os.copy_file_range(src.fileno(), out.fileno(), remaining, offset)
+                if not copied:
+                    raise OSError(f"{path}: copy stopped at byte {offset}")
+                offset += copied
+                remaining -= copied
     return target
 
 
-def _kept_runs(keep: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """Byte ranges of consecutive kept lines (few: one per dropped line, plus one)."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], keep, [False])).astype(np.int8)))
-    for run_start, run_end in zip(edges[::2], edges[1::2], strict=True):
-        yield int(starts[run_start]), int(ends[run_end - 1])
+def _line_spans(path: Path, lines: np.ndarray) -> list[tuple[int, int]]:
+    """(first byte, byte after the line end) of each given line (1-based, sorted)."""
+    # the k-th line starts after line end number k - 1 and ends after line end number k (1-based counts)
+    wanted = sorted({int(n) for line in lines for n in (line - 1, line) if n > 0})
+    offsets: dict[int, int] = {}
+    seen, position = 0, 0
+    with path.open("rb") as handle:
+        while (chunk := handle.read(HASH_CHUNK)) and wanted:
+            count = chunk.count(b"\n")
+            if wanted[0] <= seen + count:
+                ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+                while wanted and wanted[0] <= seen + count:
+                    offsets[wanted[0]] = position + int(ends[wanted[0] - seen - 1]) + 1
+                    wanted.pop(0)
+            seen += count
+            position += len(chunk)
+    size = path.stat().st_size
+    return [(offsets.get(int(line) - 1, 0), offsets.get(int(line), size)) for line in lines]
 
 
 # Up to this many rejected lines, line numbers are a sum of comparisons computed on the fly; beyond it,
@@ -185,7 +207,11 @@ MAX_INLINE_STEPS = 64
 
 
 def read_rows(
-    con: duckdb.DuckDBPyConnection, checked: CheckedFile, table: Table, delimiter: str, workdir: Path
+    con: duckdb.DuckDBPyConnection,
+    checked: CheckedFile,
+    table: Table,
+    delimiter: str,
+    workdir: Path,
 ) -> None:
     """Make `parsed` (every column as text, plus `_line`, the line in the delivered file) and
     `structural_rejects` (lines that are not a record of the contract's shape).
@@ -195,7 +221,7 @@ def read_rows(
     accepted rows follow from the positions of the rejected ones. Should the counts still disagree, the
     line-exact reader takes over.
     """
-    unbalanced = unbalanced_quote_lines(checked.utf8_path)
+    unbalanced = checked.unbalanced
     source = checked.utf8_path
     if unbalanced.size:
         source = _copy_without_lines(checked.utf8_path, unbalanced, workdir)
@@ -214,7 +240,10 @@ def read_rows(
         ordinal = "(parsed_rows.rowid + 1)"
         copy_line = f"({ordinal} + 1{_steps_sql(ordinal, copy_steps)})"
         line = f"({copy_line}{_steps_sql(copy_line, removed_steps)})"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT parsed_rows.*, {line} AS _line FROM parsed_rows")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT parsed_rows.*, parsed_rows.rowid AS _row, {line} AS _line "
+            "FROM parsed_rows"
+        )
     else:
         _materialise_lines(con, copy_steps, removed_steps)
     # rejected lines were numbered in the copy too
@@ -249,26 +278,24 @@ def _steps_sql(value: str, steps: np.ndarray) -> str:
 
 
 def _materialise_lines(con: duckdb.DuckDBPyConnection, copy_steps: np.ndarray, removed_steps: np.ndarray) -> None:
-    """Line numbers for files with many rejected lines: two as-of joins on small step tables."""
-    con.register("copy_steps", pl.DataFrame({"step": copy_steps, "shift": np.arange(1, copy_steps.size + 1)}))
-    con.register("removed_steps", pl.DataFrame({"step": removed_steps, "shift": np.arange(1, removed_steps.size + 1)}))
+    """Line numbers for files with many rejected lines, computed once with numpy (a binary search per row
+    over the sorted steps) and zipped to the rows by position: no join on every later read of `parsed`."""
+    rows = con.execute("SELECT count(*) FROM parsed_rows").fetchall()[0][0]
+    ordinal = np.arange(1, rows + 1, dtype=np.int64)
+    copy_line = ordinal + 1 + np.searchsorted(copy_steps, ordinal, side="left")
+    line = copy_line + np.searchsorted(removed_steps, copy_line, side="left")
+    con.register("computed_lines", pl.DataFrame({"_line": line}))
+    # built in row order and read back in row order (DuckDB preserves insertion order), like parsed_rows
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed_lines AS SELECT _line FROM computed_lines")
+    con.unregister("computed_lines")
+    _positional_parsed_view(con)
+
+
+def _positional_parsed_view(con: duckdb.DuckDBPyConnection) -> None:
+    """`parsed`: the rows, their position (`_row`) and their line in the delivered file (`_line`)."""
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE parsed_lines AS
-        WITH copy AS (
-            SELECT numbered.ordinal, numbered.ordinal + 1 + coalesce(c.shift, 0) AS copy_line
-            FROM (SELECT rowid AS row_id, rowid + 1 AS ordinal FROM parsed_rows) AS numbered
-            ASOF LEFT JOIN copy_steps AS c ON numbered.ordinal > c.step
-        )
-        SELECT copy.ordinal - 1 AS row_id, copy.copy_line + coalesce(r.shift, 0) AS line
-        FROM copy ASOF LEFT JOIN removed_steps AS r ON copy.copy_line > r.step
-        """
-    )
-    con.unregister("copy_steps")
-    con.unregister("removed_steps")
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW parsed AS SELECT parsed_rows.*, parsed_lines.line AS _line "
-        "FROM parsed_rows JOIN parsed_lines ON parsed_rows.rowid = parsed_lines.row_id"
+        "CREATE OR REPLACE TEMP VIEW parsed AS SELECT parsed_rows.*, parsed_rows.rowid AS _row, parsed_lines._line "
+        "FROM parsed_rows POSITIONAL JOIN parsed_lines"
     )
 
 
@@ -335,8 +362,9 @@ def _read_rows_line_exact(con, checked: CheckedFile, table: Table, delimiter: st
     con.register("line_exact_rows", frame)
     con.register("line_exact_rejects", reject_frame)
     con.execute("DROP VIEW IF EXISTS parsed")
-    con.execute("CREATE OR REPLACE TEMP TABLE parsed_rows AS SELECT * FROM line_exact_rows")
-    con.execute("CREATE OR REPLACE TEMP VIEW parsed AS SELECT * FROM parsed_rows")
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed_rows AS SELECT * EXCLUDE (_line) FROM line_exact_rows")
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed_lines AS SELECT _line FROM line_exact_rows")
+    _positional_parsed_view(con)
     con.execute("CREATE OR REPLACE TEMP TABLE structural_rejects AS SELECT * FROM line_exact_rejects")
     con.unregister("line_exact_rows")
     con.unregister("line_exact_rejects")

@@ -59,9 +59,13 @@ def build_value_rejects_sql(table: Table, system: System) -> list[str]:
     columns = checked_columns(table)
     reasons = ", ".join(f"{reason_sql(c, system)} AS {ident('reason_' + c.name)}" for c in columns)
     any_reason = " OR ".join(f"{ident('reason_' + c.name)} IS NOT NULL" for c in columns)
+    # reasons over the bare rows (no line numbers to compute for the many clean lines), then the lines of
+    # the few flagged rows
     flagged = (
-        "CREATE OR REPLACE TEMP TABLE flagged_lines AS SELECT * FROM "
-        f"(SELECT parsed.*, {reasons} FROM parsed) WHERE {any_reason}"
+        "CREATE OR REPLACE TEMP TABLE flagged_lines AS "
+        "WITH flagged AS (SELECT * FROM "
+        f"(SELECT parsed_rows.rowid AS _row, parsed_rows.*, {reasons} FROM parsed_rows) WHERE {any_reason}) "
+        "SELECT flagged.*, parsed._line FROM flagged JOIN (SELECT _row, _line FROM parsed) AS parsed USING (_row)"
     )
     parts = []
     for column in columns:
