@@ -2,6 +2,15 @@
     interviews and first welcomes are localised by the mission locale that recorded them; scheme entries by
     the mission locale of entry; end-of-month stocks by the young person's residence (département and
     region), as the official series do (at mission-locale level, by the mission locale of the spell). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_window('month') }}",
+    tags=['monthly']
+) }}
+{#- Incremental by month: every figure of a month comes from that month's events, entries, welcomes and
+    end-of-month spells, so a monthly run rebuilds only its window (the months late records reach). -#}
 {%- set schemes = ['GJ', 'PACEA', 'CEJ', 'CIVIS', 'ANI', 'EAV', 'DIAG', 'PPAE'] %}
 with observation as (
     select
@@ -18,7 +27,9 @@ months as (
     select distinct events.event_month as month
     from {{ ref('events') }} as events
     cross join observation
-    where events.event_month >= observation.first_delivery_month and events.event_month < observation.observed_until
+    where
+        events.event_month >= observation.first_delivery_month and events.event_month < observation.observed_until
+        and {{ in_incremental_window('events.event_month') }}
 ),
 
 -- one row per person, month and mission locale with what they received there
@@ -36,7 +47,7 @@ contacts as (
             as received_in_interview,
         max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
     from {{ ref('events') }} as events
-    where events.took_place
+    where events.took_place and {{ in_incremental_window('events.event_month') }}
     group by events.event_month, events.mission_locale_code, events.person_key
 ),
 
@@ -63,6 +74,7 @@ first_welcomes as (
         mission_locale_code,
         person_key
     from first_version
+    where {{ in_incremental_window('first_welcome_date') }}
 ),
 
 entries as (
@@ -72,6 +84,7 @@ entries as (
         enrolments.scheme,
         enrolments.is_renewal
     from {{ ref('scheme_enrolments') }} as enrolments
+    where {{ in_incremental_window('enrolments.entry_date') }}
 ),
 
 -- spells open at the end of each month, with the residence in force that month

@@ -4,6 +4,15 @@
     mission-locale level: the mission locales add up to the national total, and for people living in the
     département of their mission locale to that département, so their secondary suppression follows both
     trees (`second_parent_cell_id`). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_incremental_window('month') }}",
+    tags=['monthly']
+) }}
+{#- Incremental by month like monthly_activity: secrecy works within a month (no cell adds up across
+    months), so the window's months are protected on their own exactly as in a full build. -#}
 {%- set counts = ['young_people_in_contact', 'received_in_interview', 'received_in_individual_interview',
     'first_welcomes', 'individual_interviews'] %}
 {%- set stocks = [] %}
@@ -18,6 +27,7 @@ with prepared as (
         case when activity.geo_level = 'mission_locale' then 'national:FR' end as second_parent_cell_id
     from {{ ref('monthly_activity') }} as activity
     {{ join_geo_parents('activity') }}
+    where {{ in_incremental_window('activity.month') }}
 ),
 
 cells as {{ materialized_cte() }} (
