@@ -10,24 +10,30 @@
     'situations': {'key': {'parcours3': 'num_situation', 'imilo': 'id_situation'}, 'per_month': false},
 } -%}
 
-with raw_rows as (
+-- each record's lines per delivery month, counted (a grouping, not a window over every raw row), then
+-- whether a later delivery month carries the record again
+with record_months as (
     {%- for entity, spec in tables.items() %}
         {%- for system in ['parcours3', 'imilo'] %}
-            {%- set key = spec['key'][system] %}
             select
                 '{{ system }}' as source_system,
                 '{{ entity }}' as entity,
-                _delivery_month as delivery_month,
-                -- the same record twice in one delivery month: one line kept, the others are duplicate lines
-                row_number() over (partition by {{ key }}, _delivery_month order by _source_line)
-                > 1 as is_duplicate_line,
+                delivery_month,
+                lines,
                 {%- if spec['per_month'] %}
                     false as is_superseded
                 {%- else %}
                     -- the record delivered again in a later month: the later version wins
-                    _delivery_month < max(_delivery_month) over (partition by {{ key }}) as is_superseded
+                    delivery_month < max(delivery_month) over (partition by record_key) as is_superseded
                 {%- endif %}
-            from {{ source('raw', system ~ '__' ~ entity) }}
+            from (
+                select
+                    {{ spec['key'][system] }} as record_key,
+                    _delivery_month as delivery_month,
+                    count(*) as lines
+                from {{ source('raw', system ~ '__' ~ entity) }}
+                group by {{ spec['key'][system] }}, _delivery_month
+            ) as grouped
             {% if not loop.last %}union all{% endif %}
         {%- endfor %}
         {% if not loop.last %}union all{% endif %}
@@ -39,10 +45,11 @@ raw_counts as (
         source_system,
         entity,
         delivery_month,
-        count(*) as raw_rows,
-        sum(case when is_duplicate_line and not is_superseded then 1 else 0 end) as duplicate_lines,
-        sum(case when is_superseded then 1 else 0 end) as superseded_rows
-    from raw_rows
+        sum(lines) as raw_rows,
+        -- the same record twice in one delivery month: one line kept, the others are duplicate lines
+        sum(case when not is_superseded then lines - 1 else 0 end) as duplicate_lines,
+        sum(case when is_superseded then lines else 0 end) as superseded_rows
+    from record_months
     group by source_system, entity, delivery_month
 ),
 
