@@ -1,4 +1,5 @@
-{{ config(materialized="view") }}
+{#- A table, not a view: scheme_enrolments, the reconciliation and two tests read it,
+    and a view would rank every record again for each of them. -#}
 {#- Every delivered enrolment record of both systems, decoded, ranked within its enrolment. An enrolment
     open at the 2015 switch-over is delivered by both systems (the I-Milo record keeps the entry date): the
     two records are one enrolment (same person, scheme, entry date and renewal flag), keyed by the Parcours 3

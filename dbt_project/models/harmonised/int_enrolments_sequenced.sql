@@ -1,4 +1,4 @@
-{{ config(materialized="view") }}
+{#- A table, not a view: scheme_spells, fct_gj_spells and three tests read it. -#}
 {#- Each enrolment with the continuous spell it belongs to: within a person and scheme, in entry order, a
     renewal continues the spell before it and anything else opens a new one. -#}
 with sequenced as (

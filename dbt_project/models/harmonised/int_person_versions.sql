@@ -1,4 +1,5 @@
-{{ config(materialized="view") }}
+{#- A table, not a view: person_history, observation_window and the reconciliation read it,
+    and a view would rank every record again for each of them. -#}
 {#- Every delivered version of every dossier of both systems, keyed by person and ranked within the
     person's delivery month: a person delivered twice in one month (by both systems, or by two I-Milo
     dossiers migrated from the same Parcours 3 dossier) keeps one version, I-Milo first. person_history

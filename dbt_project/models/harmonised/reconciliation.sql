@@ -10,30 +10,51 @@
     'situations': {'key': {'parcours3': 'num_situation', 'imilo': 'id_situation'}, 'per_month': false},
 } -%}
 
--- each record's lines per delivery month, counted (a grouping, not a window over every raw row), then
--- whether a later delivery month carries the record again
+-- Lines per delivery month, and how the lines of records delivered more than once divide into duplicate
+-- lines and superseded versions. Records delivered once (nearly all) are one line each, neither: only the
+-- others are grouped and ranked, as in the staging macro `latest_version`.
 with record_months as (
     {%- for entity, spec in tables.items() %}
         {%- for system in ['parcours3', 'imilo'] %}
+            {%- set relation = source('raw', system ~ '__' ~ entity) %}
+            {%- set key_columns = [spec['key'][system]] + (['_delivery_month'] if spec['per_month'] else []) %}
+            select
+                '{{ system }}' as source_system,
+                '{{ entity }}' as entity,
+                _delivery_month as delivery_month,
+                count(*) as lines,
+                false as is_superseded,
+                true as is_all_lines
+            from {{ relation }}
+            group by _delivery_month
+            union all
             select
                 '{{ system }}' as source_system,
                 '{{ entity }}' as entity,
                 delivery_month,
                 lines,
                 {%- if spec['per_month'] %}
-                    false as is_superseded
+                    false as is_superseded,
                 {%- else %}
                     -- the record delivered again in a later month: the later version wins
-                    delivery_month < max(delivery_month) over (partition by record_key) as is_superseded
+                    delivery_month < max(delivery_month) over (partition by record_key) as is_superseded,
                 {%- endif %}
+                false as is_all_lines
             from (
                 select
-                    {{ spec['key'][system] }} as record_key,
-                    _delivery_month as delivery_month,
+                    src.{{ spec['key'][system] }} as record_key,
+                    src._delivery_month as delivery_month,
                     count(*) as lines
-                from {{ source('raw', system ~ '__' ~ entity) }}
-                group by {{ spec['key'][system] }}, _delivery_month
-            ) as grouped
+                from {{ relation }} as src
+                inner join (
+                    select {{ key_columns | join(', ') }}
+                    from {{ relation }}
+                    group by {{ key_columns | join(', ') }}
+                    having count(*) > 1
+                ) as repeated
+                    on {% for c in key_columns %}src.{{ c }} = repeated.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+                group by src.{{ spec['key'][system] }}, src._delivery_month
+            ) as repeated_record_months
             {% if not loop.last %}union all{% endif %}
         {%- endfor %}
         {% if not loop.last %}union all{% endif %}
@@ -45,10 +66,10 @@ raw_counts as (
         source_system,
         entity,
         delivery_month,
-        sum(lines) as raw_rows,
+        sum(case when is_all_lines then lines else 0 end) as raw_rows,
         -- the same record twice in one delivery month: one line kept, the others are duplicate lines
-        sum(case when not is_superseded then lines - 1 else 0 end) as duplicate_lines,
-        sum(case when is_superseded then lines else 0 end) as superseded_rows
+        sum(case when not is_all_lines and not is_superseded then lines - 1 else 0 end) as duplicate_lines,
+        sum(case when not is_all_lines and is_superseded then lines else 0 end) as superseded_rows
     from record_months
     group by source_system, entity, delivery_month
 ),
