@@ -117,21 +117,34 @@ stock as (
 {%- set residence_code = {'national': "'FR'", 'region': 'stock.residence_region_2016_code',
     'departement': 'stock.residence_departement_code', 'mission_locale': 'stock.mission_locale_code'}[level] %}
 
-    contacts_{{ level }} as (
+    -- people counted once per month and area: their rows first collapse to one per person (a grouping),
+    -- then rows are counted. Three count(distinct) per level held a set of every person-month in memory at
+    -- once, over 30 GB at national scale (docs/benchmarks.md).
+    contacts_{{ level }}_people as (
         select
             contacts.month,
             cast(coalesce({{ ml_code }}, 'unknown') as varchar) as geo_code,
-            count(distinct contacts.person_key) as young_people_in_contact,
-            count(distinct case when contacts.received_in_interview = 1 then contacts.person_key end)
-                as received_in_interview,
-            count(distinct case when contacts.received_individually = 1 then contacts.person_key end)
-                as received_in_individual_interview,
+            contacts.person_key,
+            max(contacts.received_in_interview) as received_in_interview,
+            max(contacts.received_individually) as received_individually,
             sum(contacts.individual_interviews) as individual_interviews
         from contacts
         {%- if level != 'national' %}
             left join mission_locales as ml on contacts.mission_locale_code = ml.mission_locale_code
         {%- endif %}
-        group by contacts.month, coalesce({{ ml_code }}, 'unknown')
+        group by contacts.month, coalesce({{ ml_code }}, 'unknown'), contacts.person_key
+    ),
+
+    contacts_{{ level }} as (
+        select
+            month,
+            geo_code,
+            count(*) as young_people_in_contact,
+            sum(received_in_interview) as received_in_interview,
+            sum(received_individually) as received_in_individual_interview,
+            sum(individual_interviews) as individual_interviews
+        from contacts_{{ level }}_people
+        group by month, geo_code
     ),
 
     welcomes_{{ level }} as (
