@@ -125,6 +125,7 @@ def bench_scale(scale: float, base: Path, skip_load: bool = False) -> dict:
         + by_name["new month: transform run"].seconds,
         "pandas_agrees_with_marts": _compare_pandas_and_marts(),
         "warehouse_gb": _warehouse_gb(data),
+        "slowest_dbt_nodes": _slowest_dbt_nodes(data),
     }
     (base / f"results-{scale:g}.json").write_text(json.dumps(result, indent=2))
     return result
@@ -176,9 +177,20 @@ def _bench_transform_only(scale: float, base: Path, data: Path, env: dict) -> di
         + by_name["new month: transform run"].seconds,
         "pandas_agrees_with_marts": _compare_pandas_and_marts(),
         "warehouse_gb": _warehouse_gb(data),
+        "slowest_dbt_nodes": _slowest_dbt_nodes(data),
     }
     (base / f"results-{scale:g}.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def _slowest_dbt_nodes(data: Path, count: int = 8) -> list[list]:
+    """The dbt nodes of the full build that took longest (dbt's own timing artefact)."""
+    results = data / "dbt-target" / "run_results.json"
+    if not results.exists():
+        return []
+    nodes = json.loads(results.read_text())["results"]
+    slowest = sorted(nodes, key=lambda n: -n["execution_time"])[:count]
+    return [[n["unique_id"].split(".", 2)[-1].rsplit(".", 1)[0][:60], round(n["execution_time"], 1)] for n in slowest]
 
 
 def _warehouse_gb(data: Path) -> float:
@@ -336,7 +348,11 @@ def machine() -> str:
 
 
 def render(results: list[dict]) -> str:
-    out = [f"Measured on {date.today().isoformat()}, {machine()}, with `make bench` (scripts/bench.py).", ""]
+    out = [
+        f"Measured on {date.today().isoformat()}, {machine()}, with `make bench` (scripts/bench.py). Each scale's "
+        "figures come from its latest run (`results-<scale>.json` in BENCH_DIR).",
+        "",
+    ]
     out.append("| scale | rows | files | step | time (s) | peak RSS (MB) |")
     out.append("|---|---|---|---|---|---|")
     for r in results:
@@ -355,6 +371,10 @@ def render(results: list[dict]) -> str:
             f"| {r['scale']:g} | {r['ingest_rows_per_second']:,.0f} | {r['bare_rows_per_second']:,.0f} | "
             f"{r['ratio']:.2f} | {r['new_month_seconds']:.0f} | {r['pandas_agrees_with_marts']} |"
         )
+    out += ["", "| scale | warehouse on disk (GB) | slowest nodes of the full dbt build (s) |", "|---|---|---|"]
+    for r in results:
+        slowest = ", ".join(f"{name} {seconds:g}" for name, seconds in r.get("slowest_dbt_nodes", []))
+        out.append(f"| {r['scale']:g} | {r.get('warehouse_gb', 0):.1f} | {slowest} |")
     return "\n".join(out)
 
 
@@ -373,8 +393,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
-    results = [bench_scale(float(s), args.dir.resolve(), args.skip_load) for s in args.scales.split(",")]
-    (args.dir / "results.json").write_text(json.dumps(results, indent=2))
+    for scale in args.scales.split(","):
+        bench_scale(float(scale), args.dir.resolve(), args.skip_load)
+    # every scale measured so far in BENCH_DIR, each from its latest run
+    results = sorted(
+        (json.loads(p.read_text()) for p in args.dir.glob("results-*.json")), key=lambda result: result["scale"]
+    )
+    results = [r for r in results if "new_month_seconds" in r]  # complete runs only
     table = render(results)
     print(table)
     doc = args.doc.read_text(encoding="utf-8") if args.doc.exists() else f"# Benchmarks\n\n{BEGIN}\n{END_MARK}\n"

@@ -32,7 +32,7 @@
                 ) as version_rank
             from {{ relation }} as src
             inner join repeated_records as repeated
-                on {% for c in key_columns %}src.{{ c }} = repeated.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+                on {{ columns_equal('src', 'repeated', key_columns) }}
         ) as ranked
         where ranked.version_rank = 1
     )
@@ -40,14 +40,19 @@
     select src.*
     from {{ relation }} as src
     left join repeated_records as repeated
-        on {% for c in key_columns %}src.{{ c }} = repeated.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+        on {{ columns_equal('src', 'repeated', key_columns) }}
     where repeated.{{ key_columns[0] }} is null
     union all
     select src.*
     from {{ relation }} as src
     inner join latest_of_repeated as latest
-        on {% for c in version_columns %}src.{{ c }} = latest.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+        on {{ columns_equal('src', 'latest', version_columns) }}
 {% endmacro %}
+
+{#- `left.c = right.c and ...` over the given columns (a join on a composite key). -#}
+{% macro columns_equal(left, right, columns) -%}
+    {%- for c in columns %}{{ left }}.{{ c }} = {{ right }}.{{ c }}{% if not loop.last %} and {% endif %}{% endfor -%}
+{%- endmacro %}
 
 {#- 'O' / 'N' flags of both systems to booleans; anything else was quarantined at ingestion. -#}
 {% macro flag_to_boolean(column) -%}

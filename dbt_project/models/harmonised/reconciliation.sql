@@ -52,7 +52,7 @@ with record_months as (
                     group by {{ key_columns | join(', ') }}
                     having count(*) > 1
                 ) as repeated
-                    on {% for c in key_columns %}src.{{ c }} = repeated.{{ c }}{% if not loop.last %} and {% endif %}{% endfor %}
+                    on {{ columns_equal('src', 'repeated', key_columns) }}
                 group by src.{{ spec['key'][system] }}, src._delivery_month
             ) as repeated_record_months
             {% if not loop.last %}union all{% endif %}

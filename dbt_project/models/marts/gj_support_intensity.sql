@@ -75,7 +75,7 @@ spell_events as (
             on
                 spells.person_key = events.person_key
                 and events.took_place
-                and events.event_date >= spells.entry_date
+                and spells.entry_date <= events.event_date
                 and (spells.end_date is null or spells.end_date > events.event_date)
     ) as placed
     where placed.seniority_month <= 24

@@ -140,8 +140,8 @@ stock as (
             month,
             geo_code,
             count(*) as young_people_in_contact,
-            sum(received_in_interview) as received_in_interview,
-            sum(received_individually) as received_in_individual_interview,
+            cast(sum(received_in_interview) as bigint) as received_in_interview,
+            cast(sum(received_individually) as bigint) as received_in_individual_interview,
             sum(individual_interviews) as individual_interviews
         from contacts_{{ level }}_people
         group by month, geo_code
