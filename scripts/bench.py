@@ -112,22 +112,30 @@ def bench_scale(scale: float, base: Path, skip_load: bool = False) -> dict:
     steps += _transform_steps(env, landing, held)
     by_name = {s.name: s for s in steps}
     ingest, bare = by_name["ingest (Dagster raw assets)"], by_name["bare DuckDB read_csv"]
-    result = {
+    loading = {
         "scale": scale,
         "rows": rows,
         "bytes": size,
         "files": len(files),
-        "steps": [s.__dict__ for s in steps],
         "ratio": bare.seconds / ingest.seconds,
         "ingest_rows_per_second": rows / ingest.seconds,
         "bare_rows_per_second": rows / bare.seconds,
+    }
+    return _save_result(base, data, loading, steps)
+
+
+def _save_result(base: Path, data: Path, loading: dict, steps: list[Step]) -> dict:
+    """The scale's figures: the loading ones given, the rest from the steps and the warehouse."""
+    by_name = {s.name: s for s in steps}
+    result = loading | {
+        "steps": [s.__dict__ for s in steps],
         "new_month_seconds": by_name["new month: sensor + ingest run"].seconds
         + by_name["new month: transform run"].seconds,
         "pandas_agrees_with_marts": _compare_pandas_and_marts(),
         "warehouse_gb": _warehouse_gb(data),
         "slowest_dbt_nodes": _slowest_dbt_nodes(data),
     }
-    (base / f"results-{scale:g}.json").write_text(json.dumps(result, indent=2))
+    (base / f"results-{loading['scale']:g}.json").write_text(json.dumps(result, indent=2))
     return result
 
 
@@ -170,17 +178,7 @@ def _bench_transform_only(scale: float, base: Path, data: Path, env: dict) -> di
     steps = [kept[name] for name in loading[:-1] if name in kept] + _transform_steps(
         env, data / "landing", base / f"scale-{scale:g}-held", new_month_ingest=kept.get(loading[-1])
     )
-    by_name = {s.name: s for s in steps}
-    result = previous | {
-        "steps": [s.__dict__ for s in steps],
-        "new_month_seconds": by_name["new month: sensor + ingest run"].seconds
-        + by_name["new month: transform run"].seconds,
-        "pandas_agrees_with_marts": _compare_pandas_and_marts(),
-        "warehouse_gb": _warehouse_gb(data),
-        "slowest_dbt_nodes": _slowest_dbt_nodes(data),
-    }
-    (base / f"results-{scale:g}.json").write_text(json.dumps(result, indent=2))
-    return result
+    return _save_result(base, data, previous, steps)
 
 
 def _slowest_dbt_nodes(data: Path, count: int = 8) -> list[list]:

@@ -40,6 +40,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Config of a model rebuilt month by month: incremental, the run's window deleted then appended (any
+    engine can do both), tagged `monthly` so that Dagster partitions it with the raw assets. -#}
+{% macro monthly_window_config(date_column) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ delete_incremental_window('" ~ date_column ~ "') }}",
+        'tags': ['monthly'],
+    }) }}
+{%- endmacro %}
+
 {#- Whole months between two month starts (portable). -#}
 {% macro months_between(start_month, end_month) -%}
     {{ dbt.datediff(start_month, end_month, 'month') }}

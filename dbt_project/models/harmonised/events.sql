@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_incremental_window('event_date') }}",
-    tags=['monthly']
-) }}
+{{ config(**monthly_window_config('event_date')) }}
 {#- One row per follow-up event of either system, in one vocabulary; incremental by event month, so a
     late record (delivered up to three months later) lands in its own month when that window is rebuilt. -#}
 with events as (

@@ -2,13 +2,7 @@
     interviews and first welcomes are localised by the mission locale that recorded them; scheme entries by
     the mission locale of entry; end-of-month stocks by the young person's residence (département and
     region), as the official series do (at mission-locale level, by the mission locale of the spell). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_incremental_window('month') }}",
-    tags=['monthly']
-) }}
+{{ config(**monthly_window_config('month')) }}
 {#- Incremental by month: every figure of a month comes from that month's events, entries, welcomes and
     end-of-month spells, so a monthly run rebuilds only its window (the months late records reach). -#}
 {%- set schemes = ['GJ', 'PACEA', 'CEJ', 'CIVIS', 'ANI', 'EAV', 'DIAG', 'PPAE'] %}

@@ -4,13 +4,7 @@
     mission-locale level: the mission locales add up to the national total, and for people living in the
     département of their mission locale to that département, so their secondary suppression follows both
     trees (`second_parent_cell_id`). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_incremental_window('month') }}",
-    tags=['monthly']
-) }}
+{{ config(**monthly_window_config('month')) }}
 {#- Incremental by month like monthly_activity: secrecy works within a month (no cell adds up across
     months), so the window's months are protected on their own exactly as in a full build. -#}
 {%- set counts = ['young_people_in_contact', 'received_in_interview', 'received_in_individual_interview',
