@@ -338,3 +338,29 @@ def test_line_numbers_survive_many_broken_lines(data_dir, warehouse, every):
     pairs = warehouse.execute("SELECT _source_line, id_evenement FROM raw.imilo__events").fetchall()
     assert all(event == f"EV0000{line - 2:04d}" for line, event in pairs)
     assert {line for line, _ in pairs} == set(range(2, 10002)) - broken.keys()
+
+
+def test_a_range_loads_in_order_and_stops_at_a_refused_file_leaving_no_working_copy(data_dir, warehouse):
+    """ingest_months prepares the next month's file in the background: the months before a refused file
+    are loaded, the refused one and those after it are not, and no decoded copy (plain text) stays behind,
+    not even the one of the month prepared ahead when the refusal came."""
+    from orchestration.lib.ingest.months import ingest_months
+
+    months = ["2014-04", "2014-05", "2014-06", "2014-07"]  # Parcours 3: Windows-1252, decoded copies
+    for month in months:
+        write_delivery(data_dir.landing, "parcours3", month, count=6)
+    events = table("parcours3", "events")
+    may = data_dir.landing / "parcours3" / "2014-05" / "v1" / events.file_name("2014-05")
+    # June's events file holds May's lines: intact, so it is refused while loading (month check), by which
+    # time July's file is being prepared
+    write_delivery(data_dir.landing, "parcours3", "2014-06", version=2, raw_bytes={"events": may.read_bytes()})
+    loaded = []
+    with pytest.raises(FileRejected, match=r"delivery folder is 2014-06"):
+        for result in ingest_months(warehouse, data_dir.landing, "parcours3", "events", months):
+            loaded.append(result.month)
+    assert loaded == ["2014-04", "2014-05"]
+    in_raw = warehouse.execute(
+        "SELECT DISTINCT strftime(_delivery_month, '%Y-%m') FROM raw.parcours3__events ORDER BY 1"
+    ).fetchall()
+    assert [m for (m,) in in_raw] == ["2014-04", "2014-05"]
+    assert list(data_dir.data_dir.glob(".milo-load-*")) == []
