@@ -89,6 +89,18 @@ _VALID = {
     },
 }
 
+# The direct identifiers and the birth date the factory writes into every young-people file (below): none
+# may ever reach the warehouse, a log or an error message.
+FACTORY_SECRETS = [
+    "Lœtitia-Müller",
+    "Cœur",
+    "0611223344",
+    "coeur.muller@exemple.fr",
+    "297031305512345",
+    "1997-03-14",
+    "14/03/1997",
+]
+
 
 def valid_row(system: str, entity: str, month: str, **overrides: str) -> list[str]:
     spec = SYSTEMS[system]

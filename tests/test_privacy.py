@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from factories import render, rows_for, write_delivery
+from factories import FACTORY_SECRETS, render, rows_for, write_delivery
 from faultlib import (
     BIN,
     REPO,
@@ -44,17 +44,6 @@ from orchestration.lib.ingest.reading import FileRejected
 from orchestration.lib.ingest.schema import initialise
 from orchestration.lib.pseudonymise import KEY_VAR, PseudoKey
 from orchestration.lib.warehouse import open_warehouse
-
-# The direct identifiers and the birth date the factory writes into every young-people file.
-FACTORY_SECRETS = [
-    "Lœtitia-Müller",
-    "Cœur",
-    "0611223344",
-    "coeur.muller@exemple.fr",
-    "297031305512345",
-    "1997-03-14",
-    "14/03/1997",
-]
 
 
 def key_needles(hex_key: str) -> Needles:

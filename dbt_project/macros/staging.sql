@@ -13,10 +13,7 @@
     {%- set order_columns = ['_delivery_month', '_source_line'] -%}
     {%- set version_columns = key_columns + (order_columns | reject('in', key_columns) | list) -%}
     with repeated_records as (
-        select {{ key_columns | join(', ') }}
-        from {{ relation }}
-        group by {{ key_columns | join(', ') }}
-        having count(*) > 1
+        {{ records_delivered_more_than_once(relation, key_columns) }}
     ),
 
     latest_of_repeated as (
@@ -48,6 +45,15 @@
     inner join latest_of_repeated as latest
         on {{ columns_equal('src', 'latest', version_columns) }}
 {% endmacro %}
+
+{#- The keys of the records with more than one raw row (a duplicate line, or a later delivery): few, so
+    that only their rows need ranking (latest_version, the reconciliation). -#}
+{% macro records_delivered_more_than_once(relation, key_columns) -%}
+    select {{ key_columns | join(', ') }}
+    from {{ relation }}
+    group by {{ key_columns | join(', ') }}
+    having count(*) > 1
+{%- endmacro %}
 
 {#- `left.c = right.c and ...` over the given columns (a join on a composite key). -#}
 {% macro columns_equal(left, right, columns) -%}

@@ -47,10 +47,7 @@ with record_months as (
                     count(*) as lines
                 from {{ relation }} as src
                 inner join (
-                    select {{ key_columns | join(', ') }}
-                    from {{ relation }}
-                    group by {{ key_columns | join(', ') }}
-                    having count(*) > 1
+                    {{ records_delivered_more_than_once(relation, key_columns) }}
                 ) as repeated
                     on {{ columns_equal('src', 'repeated', key_columns) }}
                 group by src.{{ spec['key'][system] }}, src._delivery_month

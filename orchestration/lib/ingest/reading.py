@@ -60,7 +60,8 @@ def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir:
     with path.open("rb") as src, utf8_path.open("wb") if transcode else contextlib.nullcontext() as out:
         while chunk := src.read(HASH_CHUNK):
             digest.update(chunk)
-            quote_lines.append(_lines_of_quotes(chunk, newlines))
+            chunk_quote_lines, chunk_newlines = _quotes_and_line_ends(chunk, newlines)
+            quote_lines.append(chunk_quote_lines)
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -78,7 +79,7 @@ def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir:
                     except UnicodeDecodeError:
                         utf8_valid = False
             size += len(chunk)
-            newlines += chunk.count(b"\n")
+            newlines += chunk_newlines
             last = chunk[-1:]
     if transcode and utf8_valid and non_ascii:
         raise FileRejected(
@@ -105,13 +106,14 @@ def check_and_decode(path: Path, expected: ManifestFile, encoding: str, workdir:
     return checked
 
 
-def _lines_of_quotes(chunk: bytes, newlines_before: int) -> np.ndarray:
-    """0-based line index of each double quote of a chunk (quotes and line ends are ASCII, so this holds for
-    Windows-1252 bytes as for UTF-8). Vectorised, on chunks small enough to stay in cache."""
+def _quotes_and_line_ends(chunk: bytes, newlines_before: int) -> tuple[np.ndarray, int]:
+    """0-based line index of each double quote of a chunk, and the chunk's count of line ends, from one
+    vectorised scan (quotes and line ends are ASCII, so this holds for Windows-1252 bytes as for UTF-8)."""
     data = np.frombuffer(chunk, dtype=np.uint8)
     marks = np.flatnonzero((data == ord('"')) | (data == ord("\n")))
     is_newline = data[marks] == ord("\n")
-    return (np.cumsum(is_newline) + newlines_before)[~is_newline]
+    line_ends = np.cumsum(is_newline)
+    return (line_ends + newlines_before)[~is_newline], int(line_ends[-1]) if line_ends.size else 0
 
 
 def discard(checked: CheckedFile) -> None:
