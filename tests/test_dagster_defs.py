@@ -36,8 +36,10 @@ def test_shift_months(day, months, expected):
 def test_dbt_build_args():
     assert dbt_build_args(False) == ["build"]
     window = {"min_date": "2015-12-01", "max_date": "2016-04-01"}
-    args = dbt_build_args(True, window)
-    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == window and args[3] == "--full-refresh"
+    args = dbt_build_args(False, window)
+    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == window and len(args) == 3
+    # a full refresh rebuilds (and tests) everything: no window
+    assert dbt_build_args(True, window) == ["build", "--full-refresh"]
 
 
 def test_months_in_a_partition_window():

@@ -85,6 +85,7 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         )
         assert rebuild.returncode == 0, rebuild.stdout[-3000:]
         full = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
+        caught = _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(paths.warehouse, dbt_project)
 
     assert monthly.keys() == full.keys()
     assert monthly["marts.monthly_activity"], "nothing was built"
@@ -94,3 +95,30 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         if monthly[name] != full[name]
     }
     assert different == {}, different
+    assert caught
+
+
+def _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(warehouse: Path, dbt_project) -> bool:
+    """A monthly run tests the uniqueness of event keys from the window's rows only: a copy of a window
+    event dated months before the window (what a stale row left outside it would be) must still fail it."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "INSERT INTO harmonised.events SELECT * REPLACE (DATE '2015-01-10' AS event_date, "
+            "DATE '2015-01-01' AS event_month) FROM harmonised.events WHERE event_month = DATE '2015-09-01' LIMIT 1"
+        )
+    window = '{"min_date": "2015-06-01", "max_date": "2015-10-01"}'
+    checked = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "events", "--vars", window],
+        cwd=dbt_project.project_dir,
+        env=os.environ | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+        text=True,
+    )
+    failed = [line for line in checked.stdout.splitlines() if " FAIL " in line]
+    return (
+        checked.returncode != 0
+        and failed != []
+        and all("unique_in_run_window_events_event_key" in line for line in failed)
+    )

@@ -17,12 +17,32 @@
     {{ dbt.concat([system_expr, "':'", id_expr]) }}
 {%- endmacro %}
 
-{#- Incremental models rebuild the half-open window [min_date, max_date) of months Dagster passes;
-    a first build (or --full-refresh) takes everything. -#}
+{#- The run's half-open window [min_date, max_date) of months, as Dagster passes it (dbt vars); none when
+    the run has no window (a plain `dbt build`: all history). -#}
+{% macro run_window() -%}
+    {%- set bounds = (var('min_date', ''), var('max_date', '')) -%}
+    {%- if bounds[0] and bounds[1] -%}
+        {{ return(bounds) }}
+    {%- elif bounds[0] or bounds[1] -%}
+        {{ exceptions.raise_compiler_error('pass both min_date and max_date, or neither') }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- `date_column` within the run's window; always true when the run has none. -#}
+{% macro in_run_window(date_column) -%}
+    {%- set window = run_window() -%}
+    {%- if window -%}
+        {{ date_column }} >= cast('{{ window[0] }}' as date) and {{ date_column }} < cast('{{ window[1] }}' as date)
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Incremental models rebuild the run's window; a first build (or --full-refresh) takes everything. -#}
 {% macro in_incremental_window(date_column) -%}
     {%- if is_incremental() -%}
-        {{ date_column }} >= cast('{{ var("min_date") }}' as date)
-        and {{ date_column }} < cast('{{ var("max_date") }}' as date)
+        {{ in_run_window(date_column) }}
     {%- else -%}
         1 = 1
     {%- endif -%}
@@ -33,8 +53,7 @@
 {% macro delete_incremental_window(date_column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ date_column }} >= cast('{{ var("min_date") }}' as date)
-            and {{ date_column }} < cast('{{ var("max_date") }}' as date)
+        where {{ in_run_window(date_column) }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -26,12 +26,15 @@ months as (
         and {{ in_incremental_window('events.event_month') }}
 ),
 
--- one row per person, month and mission locale with what they received there
-contacts as (
+-- one row per person and month with what they received, and the mission locales that gave it: the lowest
+-- and highest code (a null code compares as ''; unknown either way). Nearly everyone is seen by one mission
+-- locale in a month; their row places them at every geography level as it is.
+person_months as (
     select
         events.event_month as month,
-        events.mission_locale_code,
         events.person_key,
+        min(coalesce(events.mission_locale_code, '')) as first_mission_locale_code,
+        max(coalesce(events.mission_locale_code, '')) as last_mission_locale_code,
         sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
         max(
             case
@@ -42,7 +45,32 @@ contacts as (
         max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
     from {{ ref('events') }} as events
     where events.took_place and {{ in_incremental_window('events.event_month') }}
-    group by events.event_month, events.mission_locale_code, events.person_key
+    group by events.event_month, events.person_key
+),
+
+-- the few people seen by several mission locales in a month: what each of them gave, to be counted once per
+-- area below (a person seen in two mission locales of one département is one person there)
+multi_place_contacts as (
+    select
+        events.event_month as month,
+        coalesce(events.mission_locale_code, '') as mission_locale_code,
+        events.person_key,
+        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
+        max(
+            case
+                when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1 else 0
+            end
+        )
+            as received_in_interview,
+        max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
+    from {{ ref('events') }} as events
+    inner join person_months
+        on
+            events.event_month = person_months.month
+            and events.person_key = person_months.person_key
+            and person_months.first_mission_locale_code <> person_months.last_mission_locale_code
+    where events.took_place and {{ in_incremental_window('events.event_month') }}
+    group by events.event_month, coalesce(events.mission_locale_code, ''), events.person_key
 ),
 
 -- each person's first delivered dossier version: the mission locale of their first welcome, and the
@@ -111,21 +139,33 @@ stock as (
 {%- set residence_code = {'national': "'FR'", 'region': 'stock.residence_region_2016_code',
     'departement': 'stock.residence_departement_code', 'mission_locale': 'stock.mission_locale_code'}[level] %}
 
-    -- people counted once per month and area: their rows first collapse to one per person (a grouping),
-    -- then rows are counted. Three count(distinct) per level held a set of every person-month in memory at
-    -- once, over 30 GB at national scale (docs/benchmarks.md).
+    -- one row per person, month and area: people seen by one mission locale as they are; the others'
+    -- rows collapsed to one per area by a grouping (counting them with count(distinct) per level held every
+    -- person-month in memory at once; regrouping everyone per level took 70 % of this model: see
+    -- docs/benchmarks.md)
     contacts_{{ level }}_people as (
+        select
+            person_months.month,
+            cast(coalesce({{ ml_code }}, 'unknown') as varchar) as geo_code,
+            person_months.received_in_interview,
+            person_months.received_individually,
+            person_months.individual_interviews
+        from person_months
+        {%- if level != 'national' %}
+            left join mission_locales as ml on person_months.first_mission_locale_code = ml.mission_locale_code
+        {%- endif %}
+        where person_months.first_mission_locale_code = person_months.last_mission_locale_code
+        union all
         select
             contacts.month,
             cast(coalesce({{ ml_code }}, 'unknown') as varchar) as geo_code,
-            contacts.person_key,
             max(contacts.received_in_interview) as received_in_interview,
             max(contacts.received_individually) as received_individually,
             sum(contacts.individual_interviews) as individual_interviews
-        from contacts
-        {%- if level != 'national' %}
+        from multi_place_contacts as contacts
+            {%- if level != 'national' %}
             left join mission_locales as ml on contacts.mission_locale_code = ml.mission_locale_code
-        {%- endif %}
+            {%- endif %}
         group by contacts.month, coalesce({{ ml_code }}, 'unknown'), contacts.person_key
     ),
 

@@ -1,0 +1,17 @@
+{#- Uniqueness of a key, checked where it can have been broken. A run with a window (a monthly run) only
+    wrote rows dated within it, so a duplicate must involve one of them: the keys of the window's rows are
+    looked up in the whole table (a semi-join on a few months of keys instead of a grouping of every key:
+    37 s a month at national scale, docs/benchmarks.md). A run without a window checks every key. -#}
+{% test unique_in_run_window(model, column_name, date_column) %}
+    select {{ column_name }}, count(*) as occurrences
+    from {{ model }}
+    {%- if run_window() %}
+        where {{ column_name }} in (
+            select {{ column_name }}
+            from {{ model }}
+            where {{ in_run_window(date_column) }}
+        )
+    {%- endif %}
+    group by {{ column_name }}
+    having count(*) > 1
+{% endtest %}
