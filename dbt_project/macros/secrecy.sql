@@ -4,6 +4,9 @@
     `cell_id`, `parent_cell_id` (the cell this one adds up into; null at the top) and the count columns.
     Output: one row per (partition, cell, count column) with the value and its flag:
       published, masked_small_count (1 to k-1 people: primary suppression), or masked_secondary.
+    Count columns are numbered (1, 2, ... in the order given) and the flag is derived once at the end: the
+    passes carry integers and booleans only, which kept the national-scale monthly table from spilling 8 GB
+    to disk (docs/benchmarks.md). pivot_secrecy_cells turns the numbers back into columns.
     Secondary suppression makes sure no masked cell can be recomputed by subtraction: a parent with exactly
     one masked child gets a second one masked (the smallest positive published sibling), or is masked
     itself when no such sibling exists; a masked parent whose children are all published gets its smallest
@@ -33,10 +36,9 @@ with pass_0 as {{ materialized_cte() }} (
     select
         {{ parts }},
         cell_id,
-        '{{ column }}' as column_name,
+        {{ loop.index }} as column_number,
         {{ column }} as cell_value,
-        coalesce({{ column }} between 1 and {{ k - 1 }}, false) as is_masked,
-        case when {{ column }} between 1 and {{ k - 1 }} then 'masked_small_count' else 'published' end as flag
+        coalesce({{ column }} between 1 and {{ k - 1 }}, false) as is_masked
     from {{ relation }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -47,7 +49,7 @@ edges as {{ materialized_cte() }} (
     select
         {{ parts }},
         cell_id,
-        '{{ column }}' as column_name,
+        {{ loop.index }} as column_number,
         parent_cell_id,
         'main' as sibling_tree
     from {{ relation }}
@@ -57,7 +59,7 @@ edges as {{ materialized_cte() }} (
     select
         {{ parts }},
         cell_id,
-        '{{ column }}' as column_name,
+        {{ loop.index }} as column_number,
         second_parent_cell_id as parent_cell_id,
         'second' as sibling_tree
     from {{ relation }}
@@ -76,25 +78,25 @@ children_{{ i }} as {{ materialized_cte() }} (
     from edges
     inner join {{ previous }} as cells
         on {{ same_partition('edges', 'cells', partition_columns) }}edges.cell_id = cells.cell_id
-            and edges.column_name = cells.column_name
+            and edges.column_number = cells.column_number
 ),
 groups_{{ i }} as (
     select
         {{ parts }},
         parent_cell_id,
         sibling_tree,
-        column_name,
+        column_number,
         sum(case when is_masked then 1 else 0 end) as masked_children,
         sum(case when not is_masked and cell_value > 0 then 1 else 0 end) as positive_published_children
     from children_{{ i }}
-    group by {{ parts }}, parent_cell_id, sibling_tree, column_name
+    group by {{ parts }}, parent_cell_id, sibling_tree, column_number
 ),
 -- per child and group: is it the one to mask as well (rules 1 and 2)?
 votes_{{ i }} as (
     select
         {{ parts_of['children'] }},
         children.cell_id,
-        children.column_name,
+        children.column_number,
         max(
             case
                 when
@@ -113,7 +115,7 @@ votes_{{ i }} as (
         select
             children_{{ i }}.*,
             row_number() over (
-                partition by {{ parts }}, parent_cell_id, sibling_tree, column_name
+                partition by {{ parts }}, parent_cell_id, sibling_tree, column_number
                 order by case when not is_masked and cell_value > 0 then 0 else 1 end, cell_value, cell_id
             ) as candidate_rank
         from children_{{ i }}
@@ -121,31 +123,30 @@ votes_{{ i }} as (
     left join groups_{{ i }} as groups
         on {{ same_partition('children', 'groups', partition_columns) }}children.parent_cell_id = groups.parent_cell_id
             and children.sibling_tree = groups.sibling_tree
-            and children.column_name = groups.column_name
+            and children.column_number = groups.column_number
     left join {{ previous }} as parent
         on {{ same_partition('children', 'parent', partition_columns) }}children.parent_cell_id = parent.cell_id
-            and children.column_name = parent.column_name
-    group by {{ parts_of['children'] }}, children.cell_id, children.column_name
+            and children.column_number = parent.column_number
+    group by {{ parts_of['children'] }}, children.cell_id, children.column_number
 ),
 -- 3. a parent with a group holding one masked child and no positive published sibling to hide it with
 unhideable_{{ i }} as (
     select
         {{ parts }},
         parent_cell_id as cell_id,
-        column_name,
+        column_number,
         max(case when masked_children = 1 and positive_published_children = 0 then 1 else 0 end)
             as mask_as_parent
     from groups_{{ i }}
-    group by {{ parts }}, parent_cell_id, column_name
+    group by {{ parts }}, parent_cell_id, column_number
 ),
 pass_{{ i }} as {{ materialized_cte() }} (
     select
         {{ parts }},
         cell_id,
-        column_name,
+        column_number,
         cell_value,
-        is_masked or to_mask as is_masked,
-        case when not is_masked and to_mask then 'masked_secondary' else flag end as flag
+        is_masked or to_mask as is_masked
     from (
         select
             cells.*,
@@ -154,15 +155,27 @@ pass_{{ i }} as {{ materialized_cte() }} (
         from {{ previous }} as cells
         left join votes_{{ i }} as votes
             on {{ same_partition('cells', 'votes', partition_columns) }}cells.cell_id = votes.cell_id
-                and cells.column_name = votes.column_name
+                and cells.column_number = votes.column_number
         left join unhideable_{{ i }} as unhideable
             on {{ same_partition('cells', 'unhideable', partition_columns) }}cells.cell_id = unhideable.cell_id
-                and cells.column_name = unhideable.column_name
+                and cells.column_number = unhideable.column_number
     ) as decided
 ),
 {%- endfor %}
 final_cells as (
-    select * from pass_{{ passes }}
+    select
+        {{ parts }},
+        cell_id,
+        column_number,
+        cell_value,
+        is_masked,
+        -- masked from the start (1 to k-1 people) or by a pass: the flag follows from the value
+        case
+            when not is_masked then 'published'
+            when cell_value between 1 and {{ k - 1 }} then 'masked_small_count'
+            else 'masked_secondary'
+        end as flag
+    from pass_{{ passes }}
 )
 select * from final_cells
 {% endmacro %}
@@ -179,8 +192,8 @@ select * from final_cells
         {{ partition_columns | join(', ') }},
         cell_id
         {%- for column in count_columns %},
-        max(case when column_name = '{{ column }}' and not is_masked then cell_value end) as {{ column }},
-        max(case when column_name = '{{ column }}' then flag end) as {{ column }}_flag
+        max(case when column_number = {{ loop.index }} and not is_masked then cell_value end) as {{ column }},
+        max(case when column_number = {{ loop.index }} then flag end) as {{ column }}_flag
         {%- endfor %}
     from {{ cells }}
     group by {{ partition_columns | join(', ') }}, cell_id
