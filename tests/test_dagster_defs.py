@@ -104,3 +104,23 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
     os.utime(other, (0, 0))
     assert prune_run_folders(tmp_path) == 1
     assert not old.exists() and recent.exists() and other.exists()
+
+
+def test_a_window_is_passed_only_once_every_incremental_model_has_its_table(data_dir):
+    """dbt builds an incremental model whole when its table is missing: the run must then pass no window,
+    or the tests scoped to the window would check a few months of a table written whole."""
+    import duckdb
+
+    from orchestration.defs.resources import WarehouseResource
+    from orchestration.defs.transform import _before_dbt
+
+    resource = WarehouseResource(lock_wait_seconds=5)
+    assert _before_dbt(resource) is False  # a new warehouse
+    incremental = [("harmonised", "events"), ("marts", "monthly_activity"), ("marts", "pub_monthly_activity")]
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        for schema, table in incremental[:-1]:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE {schema}.{table} (x INTEGER)")
+    assert _before_dbt(resource) is False  # one still missing
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        con.execute("CREATE TABLE marts.pub_monthly_activity (x INTEGER)")
+    assert _before_dbt(resource) is True
