@@ -6,6 +6,16 @@
 {#- Incremental by month: every figure of a month comes from that month's events, entries, welcomes and
     end-of-month spells, so a monthly run rebuilds only its window (the months late records reach). -#}
 {%- set schemes = ['GJ', 'PACEA', 'CEJ', 'CIVIS', 'ANI', 'EAV', 'DIAG', 'PPAE'] %}
+{#- What a person received, from their events (the person-month rows and the several-places rows below). -#}
+{%- set contact_measures -%}
+    sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
+        max(
+            case
+                when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1 else 0
+            end
+        ) as received_in_interview,
+        max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
+{%- endset %}
 with observation as (
     select
         first_delivery_month,
@@ -35,14 +45,7 @@ person_months as (
         events.person_key,
         min(coalesce(events.mission_locale_code, '')) as first_mission_locale_code,
         max(coalesce(events.mission_locale_code, '')) as last_mission_locale_code,
-        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
-        max(
-            case
-                when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1 else 0
-            end
-        )
-            as received_in_interview,
-        max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
+        {{ contact_measures }}
     from {{ ref('events') }} as events
     where events.took_place and {{ in_incremental_window('events.event_month') }}
     group by events.event_month, events.person_key
@@ -55,14 +58,7 @@ multi_place_contacts as (
         events.event_month as month,
         coalesce(events.mission_locale_code, '') as mission_locale_code,
         events.person_key,
-        sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
-        max(
-            case
-                when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1 else 0
-            end
-        )
-            as received_in_interview,
-        max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
+        {{ contact_measures }}
     from {{ ref('events') }} as events
     inner join person_months
         on
