@@ -112,15 +112,15 @@ def test_a_window_is_passed_only_once_every_incremental_model_has_its_table(data
     import duckdb
 
     from orchestration.defs.resources import WarehouseResource
-    from orchestration.defs.transform import _before_dbt
+    from orchestration.defs.transform import _before_dbt, incremental_models_built
 
     resource = WarehouseResource(lock_wait_seconds=5)
-    assert _before_dbt(resource) is False  # a new warehouse
+    assert incremental_models_built(_before_dbt(resource)) is False  # a new warehouse
     incremental = [("harmonised", "events"), ("marts", "monthly_activity"), ("marts", "pub_monthly_activity")]
     with duckdb.connect(str(data_dir.warehouse)) as con:
         for schema, table in incremental[:-1]:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE {schema}.{table} (x INTEGER)")
-    assert _before_dbt(resource) is False  # one still missing
+    assert incremental_models_built(_before_dbt(resource)) is False  # one still missing
     with duckdb.connect(str(data_dir.warehouse)) as con:
         con.execute("CREATE TABLE marts.pub_monthly_activity (x INTEGER)")
-    assert _before_dbt(resource) is True
+    assert incremental_models_built(_before_dbt(resource)) is True

@@ -30,6 +30,17 @@ HELD = ("2015-08", "2015-09")
 MODEL_SCHEMAS = ("harmonised", "marts")
 
 
+def _dbt(dbt_project, *args: str) -> subprocess.CompletedProcess:
+    """The dbt CLI on the project, as a user runs it."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args],
+        cwd=dbt_project.project_dir,
+        env=os.environ | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+        text=True,
+    )
+
+
 def _materialise(selection: list, **kwargs) -> None:
     import dagster as dg
 
@@ -76,13 +87,7 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
             _materialise([dbt_models], resources=resources)
         monthly = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
 
-        rebuild = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "build", "--full-refresh", "--quiet"],
-            cwd=dbt_project.project_dir,
-            env=os.environ | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-            capture_output=True,
-            text=True,
-        )
+        rebuild = _dbt(dbt_project, "build", "--full-refresh", "--quiet")
         assert rebuild.returncode == 0, rebuild.stdout[-3000:]
         full = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
         caught = _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(paths.warehouse, dbt_project)
@@ -109,13 +114,7 @@ def _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(warehouse:
             "DATE '2015-01-01' AS event_month) FROM harmonised.events WHERE event_month = DATE '2015-09-01' LIMIT 1"
         )
     window = '{"min_date": "2015-06-01", "max_date": "2015-10-01"}'
-    checked = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "test", "--select", "events", "--vars", window],
-        cwd=dbt_project.project_dir,
-        env=os.environ | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-    )
+    checked = _dbt(dbt_project, "test", "--select", "events", "--vars", window)
     failed = [line for line in checked.stdout.splitlines() if " FAIL " in line]
     return (
         checked.returncode != 0

@@ -18,10 +18,12 @@
 {%- endmacro %}
 
 {#- The run's half-open window [min_date, max_date) of months, as Dagster passes it (dbt vars); none when
-    the run has no window (a plain `dbt build`: all history). -#}
+    the run has no window (a plain `dbt build`: all history) or rebuilds everything (--full-refresh). -#}
 {% macro run_window() -%}
     {%- set bounds = (var('min_date', ''), var('max_date', '')) -%}
-    {%- if bounds[0] and bounds[1] -%}
+    {%- if flags.FULL_REFRESH -%}
+        {{ return(none) }}
+    {%- elif bounds[0] and bounds[1] -%}
         {{ return(bounds) }}
     {%- elif bounds[0] or bounds[1] -%}
         {{ exceptions.raise_compiler_error('pass both min_date and max_date, or neither') }}

@@ -113,16 +113,21 @@ def incremental_relations(manifest: Mapping[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def _before_dbt(warehouse: WarehouseResource) -> bool:
-    """Prepare the warehouse for dbt; True when every incremental model already has its table (a run
-    can then rebuild a window of months; otherwise dbt builds them whole, and must be told no window,
-    or the tests scoped to the window would check only part of what was written)."""
+def _before_dbt(warehouse: WarehouseResource) -> set[tuple[str, str]]:
+    """Prepare the warehouse for dbt; returns the (schema, table) pairs it holds."""
     # dbt sources must exist even for a system that has not delivered yet (I-Milo before 2015).
     with warehouse.connect() as con:
         existing = set(con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
     prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
+    return existing
+
+
+def incremental_models_built(tables: set[tuple[str, str]]) -> bool:
+    """True when every incremental model has its table: a run can then rebuild a window of months.
+    Otherwise dbt builds them whole, and must be told no window, or the tests scoped to the window would
+    check only part of what was written."""
     manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
-    return incremental_relations(manifest) <= existing
+    return incremental_relations(manifest) <= tables
 
 
 @dbt_assets(
@@ -141,7 +146,7 @@ def dbt_monthly_models(
     """Incremental models, rebuilt for the partition window (plus the months late records reach)."""
     window = context.partition_time_window
     vars_ = dbt_window_vars(window.start.date(), window.end.date())
-    if not _before_dbt(warehouse):
+    if not incremental_models_built(_before_dbt(warehouse)):
         context.log.info("first build of the incremental models: every month, no window")
         vars_ = None
     else:

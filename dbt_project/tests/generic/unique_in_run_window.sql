@@ -7,7 +7,7 @@
 {% test unique_in_run_window(model, column_name, date_column) %}
     select {{ column_name }}, count(*) as occurrences
     from {{ model }}
-    {%- if run_window() and not flags.FULL_REFRESH %}
+    {%- if run_window() %}
         where {{ column_name }} in (
             select {{ column_name }}
             from {{ model }}
