@@ -14,10 +14,15 @@ from orchestration.lib.settings import POOL
 
 
 def test_window_vars_reach_back_for_late_records():
-    assert dbt_window_vars(date(2016, 3, 1), date(2016, 4, 1)) == {"min_date": "2015-12-01", "max_date": "2016-04-01"}
+    assert dbt_window_vars(date(2016, 3, 1), date(2016, 4, 1)) == {
+        "min_date": "2015-12-01",
+        "max_date": "2016-04-01",
+        "min_delivery_date": "2016-03-01",
+    }
     assert dbt_window_vars(date(2016, 3, 1), date(2016, 6, 1), late_months=0) == {
         "min_date": "2016-03-01",
         "max_date": "2016-06-01",
+        "min_delivery_date": "2016-03-01",
     }
 
 
@@ -54,11 +59,14 @@ def test_asset_graph_runs_unbroken_from_files_to_marts():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw/imilo__events", "staging/stg_imilo__events", "harmonised/events", "marts/pub_gj_cohorts"} <= keys
-    # every staging model reads a raw asset, every mart descends from raw: no orphan source
+    # every base view reads a raw asset and every staging model its base view: no orphan source
     for key in graph.get_all_asset_keys():
         name = key.to_user_string()
-        if name.startswith("staging/"):
-            assert any(p.path[0] == "raw" for p in graph.get(key).parent_keys), name
+        parents = {p.to_user_string() for p in graph.get(key).parent_keys}
+        if name.startswith("staging/base_"):
+            assert parents == {name.replace("staging/base_", "raw/")}, name
+        elif name.startswith("staging/stg_"):
+            assert parents == {name.replace("staging/stg_", "staging/base_")}, name
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {"raw_parcours3", "raw_imilo", "staging", "harmonised", "marts", "reference"} <= groups
 
@@ -112,15 +120,21 @@ def test_a_window_is_passed_only_once_every_incremental_model_has_its_table(data
     import duckdb
 
     from orchestration.defs.resources import WarehouseResource
-    from orchestration.defs.transform import _before_dbt, incremental_models_built
+    from orchestration.defs.dbt_project import dbt_project
+    from orchestration.defs.transform import _before_dbt, incremental_models_built, incremental_relations
 
     resource = WarehouseResource(lock_wait_seconds=5)
     assert incremental_models_built(_before_dbt(resource)) is False  # a new warehouse
-    incremental = [("harmonised", "events"), ("marts", "monthly_activity"), ("marts", "pub_monthly_activity")]
+    incremental = sorted(incremental_relations(json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))))
+    # by month, by delivery month and by person
+    assert {("harmonised", "events"), ("harmonised", "int_person_versions"), ("harmonised", "persons")} <= set(
+        incremental
+    )
     with duckdb.connect(str(data_dir.warehouse)) as con:
         for schema, table in incremental[:-1]:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE {schema}.{table} (x INTEGER)")
     assert incremental_models_built(_before_dbt(resource)) is False  # one still missing
+    schema, table = incremental[-1]
     with duckdb.connect(str(data_dir.warehouse)) as con:
-        con.execute("CREATE TABLE marts.pub_monthly_activity (x INTEGER)")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE {schema}.{table} (x INTEGER)")
     assert incremental_models_built(_before_dbt(resource)) is True

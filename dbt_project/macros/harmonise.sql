@@ -31,20 +31,30 @@
     {{ return(none) }}
 {%- endmacro %}
 
-{#- `date_column` within the run's window; always true when the run has none. -#}
-{% macro in_run_window(date_column) -%}
-    {%- set window = run_window() -%}
-    {%- if window -%}
-        {{ date_column }} >= cast('{{ window[0] }}' as date) and {{ date_column }} < cast('{{ window[1] }}' as date)
+{#- `date_column` within the half-open window of months `bounds`; always true without bounds. -#}
+{% macro in_months(date_column, bounds) -%}
+    {%- if bounds -%}
+        {{ date_column }} >= cast('{{ bounds[0] }}' as date) and {{ date_column }} < cast('{{ bounds[1] }}' as date)
     {%- else -%}
         1 = 1
     {%- endif -%}
 {%- endmacro %}
 
+{#- `date_column` within the run's window; always true when the run has none. -#}
+{% macro in_run_window(date_column) -%}
+    {{ in_months(date_column, run_window()) }}
+{%- endmacro %}
+
+{#- The months an incremental model rebuilds: the run's window of event months, or with `by_delivery` the
+    run's delivery months (macro delivery_window), for a table whose rows each come from one delivery. -#}
+{% macro incremental_months(by_delivery) -%}
+    {{ return(delivery_window() if by_delivery else run_window()) }}
+{%- endmacro %}
+
 {#- Incremental models rebuild the run's window; a first build (or --full-refresh) takes everything. -#}
-{% macro in_incremental_window(date_column) -%}
+{% macro in_incremental_window(date_column, by_delivery=false) -%}
     {%- if is_incremental() -%}
-        {{ in_run_window(date_column) }}
+        {{ in_months(date_column, incremental_months(by_delivery)) }}
     {%- else -%}
         1 = 1
     {%- endif -%}
@@ -52,10 +62,10 @@
 
 {#- Pre-hook of the incremental models: empty the window before it is rebuilt (append strategy), so a
     month whose rows all disappeared in a corrected re-delivery is emptied too. -#}
-{% macro delete_incremental_window(date_column) -%}
+{% macro delete_incremental_window(date_column, by_delivery=false) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ in_run_window(date_column) }}
+        where {{ in_months(date_column, incremental_months(by_delivery)) }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -63,12 +73,12 @@
 
 {#- Config of a model rebuilt month by month: incremental, the run's window deleted then appended (any
     engine can do both), tagged `monthly` so that Dagster partitions it with the raw assets. -#}
-{% macro monthly_window_config(date_column) -%}
+{% macro monthly_window_config(date_column, by_delivery=false) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': "{{ delete_incremental_window('" ~ date_column ~ "') }}",
+        'pre_hook': "{{ delete_incremental_window('" ~ date_column ~ "', " ~ by_delivery ~ ") }}",
         'tags': ['monthly'],
     }) }}
 {%- endmacro %}
@@ -91,15 +101,49 @@
 {%- endmacro %}
 
 {#- The staging model of one entity from both systems, one after the other, each row saying its system.
-    Both staging models of an entity have the same columns by construction (the staging layer's job). -#}
-{% macro both_systems(entity) -%}
+    Both staging models of an entity have the same columns by construction (the staging layer's job).
+    `records` says which: 'latest' (the staging models), 'touched_people' (macro scoped_records: the
+    records of the people a monthly run touches) or 'window_deliveries' (macro windowed_records). -#}
+{% macro both_systems(entity, records='latest') -%}
+    {%- set readers = {'latest': staged_records, 'touched_people': scoped_records, 'window_deliveries': windowed_records} -%}
+    {%- if records != 'latest' -%}
+        {#- the base views are read in incremental runs only: referenced here so that dbt knows it at parse time -#}
+        {%- for system in ['parcours3', 'imilo'] %}{% do ref('base_' ~ system ~ '__' ~ entity) %}{% endfor -%}
+    {%- endif -%}
     select
         'parcours3' as source_system,
         p3.*
-    from {{ ref('stg_parcours3__' ~ entity) }} as p3
+    from {{ readers[records]('parcours3', entity) }} as p3
     union all
     select
         'imilo' as source_system,
         im.*
-    from {{ ref('stg_imilo__' ~ entity) }} as im
+    from {{ readers[records]('imilo', entity) }} as im
+{%- endmacro %}
+
+{% macro staged_records(system, entity) -%}
+    {{ return(ref('stg_' ~ system ~ '__' ~ entity)) }}
+{%- endmacro %}
+
+{#- The latest version of each record of a base view among its rows that meet `condition`: a parenthesised
+    query to select from. The condition must keep every version of the records it keeps. -#}
+{% macro latest_records_where(system, entity, condition) -%}
+    {%- set rows -%}
+        (select * from {{ ref('base_' ~ system ~ '__' ~ entity) }} where {{ condition }})
+    {%- endset -%}
+    {{ return('(' ~ latest_version(rows, record_key(entity)) ~ ')') }}
+{%- endmacro %}
+
+{#- In an incremental run, the latest version of each record among the rows delivered from the window's
+    first month on; else the staging model. Enough for a model that keeps the records dated in the window:
+    a delivery holds records dated in its month or up to three months before (docs/raw-formats.md), so the
+    latest version of a record dated in the window was delivered from the window's first month on, and the
+    latest version of any record delivered then is among those rows. Only those months are grouped, not all
+    history. -#}
+{% macro windowed_records(system, entity) -%}
+    {%- set window = run_window() -%}
+    {%- if not (is_incremental() and window) -%}
+        {{ return(staged_records(system, entity)) }}
+    {%- endif -%}
+    {{ return(latest_records_where(system, entity, "delivery_month >= cast('" ~ window[0] ~ "' as date)")) }}
 {%- endmacro %}

@@ -1,16 +1,19 @@
 {#- Shared by the staging models of both systems: nothing system-specific here. -#}
 
-{#- Keep the latest delivered version of each record: the row of the most recent delivery month (a
-    corrected re-delivery has already replaced its month in `raw`), and within it the last line, which
-    also removes exact duplicate lines.
+{#- Keep the latest delivered version of each record of a base view (a source table in the project's
+    vocabulary): the row of the most recent delivery month (a corrected re-delivery has already replaced its
+    month in `raw`), and within it the last line, which also removes exact duplicate lines.
 
     Records delivered more than once are few (about 0.1 % of events): they are found first by a grouping on
     the key, and only their rows are ranked. Every other row passes through an anti-join with that small
     set. Ranking every row instead (one window over the whole table) sorted all columns of 180 million
     events at national scale: 110 s and 23 GB spilled to disk, against 25 s and 2 GB this way
-    (docs/benchmarks.md). Plain SQL (nested WITH, joins, row_number) that any engine runs. -#}
+    (docs/benchmarks.md). Plain SQL (nested WITH, joins, row_number) that any engine runs.
+
+    `relation` may also be a parenthesised query over a base view: the incremental harmonised models pass
+    the rows of the people a monthly run touches, so that only those are grouped (macro `scoped_records`). -#}
 {% macro latest_version(relation, key_columns) %}
-    {%- set order_columns = ['_delivery_month', '_source_line'] -%}
+    {%- set order_columns = ['delivery_month', 'source_line'] -%}
     {%- set version_columns = key_columns + (order_columns | reject('in', key_columns) | list) -%}
     with repeated_records as (
         {{ records_delivered_more_than_once(relation, key_columns) }}
@@ -25,7 +28,7 @@
                 {%- endfor %}
                 row_number() over (
                     partition by {% for c in key_columns %}src.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
-                    order by src._delivery_month desc, src._source_line desc
+                    order by src.delivery_month desc, src.source_line desc
                 ) as version_rank
             from {{ relation }} as src
             inner join repeated_records as repeated
@@ -45,6 +48,17 @@
     inner join latest_of_repeated as latest
         on {{ columns_equal('src', 'latest', version_columns) }}
 {% endmacro %}
+
+{#- The columns that identify a record of an entity, in the staging vocabulary. A dossier is delivered whole
+    each month it changes and every monthly version is kept; the other entities keep their latest version. -#}
+{% macro record_key(entity) -%}
+    {{ return({
+        'young_people': ['person_id', 'delivery_month'],
+        'events': ['event_id'],
+        'scheme_enrolments': ['enrolment_id'],
+        'situations': ['situation_id'],
+    }[entity]) }}
+{%- endmacro %}
 
 {#- The keys of the records with more than one raw row (a duplicate line, or a later delivery): few, so
     that only their rows need ranking (latest_version, the reconciliation). -#}

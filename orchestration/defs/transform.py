@@ -44,8 +44,13 @@ def shift_months(day: date, months: int) -> date:
 
 
 def dbt_window_vars(start: date, end: date, late_months: int = LATE_RECORD_MONTHS) -> dict[str, str]:
-    """Half-open [min_date, max_date) of event months to rebuild for delivery months [start, end)."""
-    return {"min_date": shift_months(start, -late_months).isoformat(), "max_date": end.isoformat()}
+    """For delivery months [start, end): the half-open [min_date, max_date) of event months to rebuild,
+    and the first delivery month (the person-level tables are rebuilt for the people delivered then)."""
+    return {
+        "min_date": shift_months(start, -late_months).isoformat(),
+        "max_date": end.isoformat(),
+        "min_delivery_date": start.isoformat(),
+    }
 
 
 def dbt_build_args(full_refresh: bool, window: dict[str, str] | None = None) -> list[str]:

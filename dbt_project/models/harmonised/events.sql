@@ -1,8 +1,9 @@
 {{ config(**monthly_window_config('event_date')) }}
 {#- One row per follow-up event of either system, in one vocabulary; incremental by event month, so a
     late record (delivered up to three months later) lands in its own month when that window is rebuilt. -#}
+-- depends_on: {{ ref('int_persons_touched') }}
 with events as (
-    {{ both_systems('events') }}
+    {{ both_systems('events', records='window_deliveries') }}
 )
 
 select

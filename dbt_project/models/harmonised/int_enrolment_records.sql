@@ -1,3 +1,4 @@
+{{ config(**person_scope_config()) }}
 {#- A table, not a view: scheme_enrolments, the reconciliation and two tests read it,
     and a view would rank every record again for each of them. -#}
 {#- Every delivered enrolment record of both systems, decoded, ranked within its enrolment. An enrolment
@@ -5,7 +6,7 @@
     two records are one enrolment (same person, scheme, entry date and renewal flag), keyed by the Parcours 3
     record, in the latest state. scheme_enrolments keeps state_rank = 1; the reconciliation counts the rest. -#}
 with enrolments as (
-    {{ both_systems('scheme_enrolments') }}
+    {{ both_systems('scheme_enrolments', records='touched_people') }}
 ),
 
 decoded as (
@@ -32,6 +33,7 @@ decoded as (
     {{ join_person_key('keys', 'enrolments.source_system', 'enrolments.person_id') }}
     {{ join_mapping('map_schemes', 'scheme_map', 'enrolments.source_system', 'enrolments.scheme_code') }}
     {{ join_mapping('map_exit_reasons', 'exit_map', 'enrolments.source_system', 'enrolments.exit_reason_code') }}
+    where {{ in_person_scope(person_key('keys', 'enrolments.person_id')) }}
 ),
 
 ranked as (

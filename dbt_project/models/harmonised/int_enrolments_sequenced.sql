@@ -1,3 +1,4 @@
+{{ config(**person_scope_config()) }}
 {#- A table, not a view: scheme_spells, fct_gj_spells and three tests read it. -#}
 {#- Each enrolment with the continuous spell it belongs to: within a person and scheme, in entry order, a
     renewal continues the spell before it and anything else opens a new one. -#}
@@ -10,6 +11,7 @@ with sequenced as (
             rows between unbounded preceding and current row
         ) as spell_number
     from {{ ref('scheme_enrolments') }} as enrolments
+    where {{ in_person_scope('enrolments.person_key') }}
 )
 
 select

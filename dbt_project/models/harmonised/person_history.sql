@@ -1,8 +1,9 @@
+{{ config(**person_scope_config()) }}
 {#- One row per person and month from which their characteristics hold (a dossier is delivered again
     each month it changes), across both systems: the P3 versions, then the I-Milo ones after migration. -#}
 with keyed as (
     select * from {{ ref('int_person_versions') }}
-    where system_rank = 1
+    where system_rank = 1 and {{ in_person_scope('person_key') }}
 ),
 
 decoded as (

@@ -1,3 +1,4 @@
+{{ config(**person_scope_config()) }}
 {#- One row per scheme enrolment (an entry or a renewal) in its latest state, across both systems; see
     int_enrolment_records for how a record delivered by both systems becomes one enrolment. -#}
 with ranked as (
@@ -22,4 +23,4 @@ select
     delivered_by_both_systems,
     delivery_month
 from ranked
-where state_rank = 1
+where state_rank = 1 and {{ in_person_scope('person_key') }}

@@ -1,8 +1,10 @@
+{{ config(**person_scope_config()) }}
 {#- One row per continuous spell in a scheme: an entry and the renewals that extend it. A spell begun in
     Parcours 3 and ended in I-Milo is one spell. From 2017 a Garantie jeunes spell is a phase inside a
     PACEA: `parent_spell_id` names that PACEA spell. -#}
 with enrolments as (
     select * from {{ ref('int_enrolments_sequenced') }}
+    where {{ in_person_scope('person_key') }}
 ),
 
 aggregated as (
@@ -56,7 +58,9 @@ inner join enrolments as last_enrolment
     on
         aggregated.spell_id = last_enrolment.spell_id
         and last_enrolment.position_in_spell = last_enrolment.enrolments_in_spell
-left join enrolments as parent
+-- the enclosing enrolment, looked up among everyone's: a phase's PACEA is the same person's in every
+-- delivery seen, and a lookup among the touched people alone would lose one that is not
+left join {{ ref('int_enrolments_sequenced') }} as parent
     on first_enrolment.parent_enrolment_key = parent.enrolment_key
 left join {{ ref('mission_locales') }} as mission_locales
     on first_enrolment.mission_locale_code = mission_locales.mission_locale_code

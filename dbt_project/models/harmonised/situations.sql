@@ -1,7 +1,8 @@
+{{ config(**person_scope_config()) }}
 {#- One row per declared situation of either system, category and contract type harmonised. Parcours 3
     has no state: it follows from the dates, as of the month the record was delivered. -#}
 with situations as (
-    {{ both_systems('situations') }}
+    {{ both_systems('situations', records='touched_people') }}
 )
 
 select
@@ -32,3 +33,4 @@ from situations
 {{ join_person_key('keys', 'situations.source_system', 'situations.person_id') }}
 {{ join_mapping('map_situations', 'category_map', 'situations.source_system', 'situations.category_code') }}
 {{ join_mapping('map_contract_types', 'contract_map', 'situations.source_system', 'situations.subtype_code') }}
+where {{ in_person_scope(person_key('keys', 'situations.person_id')) }}

@@ -49,47 +49,6 @@ spell_months as (
         )
 ),
 
--- each event that took place while a spell was open, placed in its month of seniority: month k runs from
--- entry + (k - 1) months to entry + k months as dateadd counts them, so k is the calendar-month difference,
--- plus one once the event has reached that many months after entry. Joining events to spells once (not to
--- every seniority month of every spell) keeps the join to the spells of the event's person.
-spell_events as (
-    select
-        placed.spell_id,
-        placed.seniority_month,
-        placed.event_type
-    from (
-        select
-            spells.spell_id,
-            events.event_type,
-            {{ dbt.datediff('spells.entry_date', 'events.event_date', 'month') }}
-            + case
-                when
-                    {{ dbt.dateadd('month', dbt.datediff('spells.entry_date', 'events.event_date', 'month'),
-                        'spells.entry_date') }} <= events.event_date
-                    then 1
-                else 0
-            end as seniority_month
-        from spells
-        inner join {{ ref('events') }} as events
-            on
-                spells.person_key = events.person_key
-                and events.took_place
-                and spells.entry_date <= events.event_date
-                and (spells.end_date is null or spells.end_date > events.event_date)
-    ) as placed
-    where placed.seniority_month <= 24
-),
-
-events_per_spell_month as (
-    select
-        spell_events.spell_id,
-        spell_events.seniority_month,
-        {{ events_by_type('spell_events') }}
-    from spell_events
-    group by spell_events.spell_id, spell_events.seniority_month
-),
-
 per_person as (
     select
         spell_months.scheme,
@@ -101,7 +60,7 @@ per_person as (
         coalesce(counted.collective_information_sessions, 0) as collective_information_sessions,
         coalesce(counted.remote_contacts, 0) as remote_contacts
     from spell_months
-    left join events_per_spell_month as counted
+    left join {{ ref('int_spell_event_months') }} as counted
         on
             spell_months.spell_id = counted.spell_id
             and spell_months.seniority_month = counted.seniority_month

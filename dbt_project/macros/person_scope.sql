@@ -1,0 +1,90 @@
+{#- A monthly run rebuilds the person-level tables (dossier history, situations, enrolments, spells, persons)
+    for the people its deliveries touch, not for everyone: a month changes about a tenth of the people at
+    national scale (docs/benchmarks.md). Everything a person-level table holds for a person is a function of
+    that person's delivered records, so recomputing those people from all their records, after deleting
+    their rows, gives what a full rebuild gives (tests/test_incremental.py checks it). Who is touched is the
+    model `int_persons_touched`. Engine-neutral SQL: IN-subqueries, DELETE, INSERT. -#}
+
+{#- The delivery months a run loads, half-open [min_delivery_date, max_date): the partitions Dagster runs.
+    Without `min_delivery_date` the whole run window counts as delivered (more people, same result). -#}
+{% macro delivery_window() -%}
+    {%- set window = run_window() -%}
+    {%- if not window -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return((var('min_delivery_date', '') or window[0], window[1])) }}
+{%- endmacro %}
+
+{#- `date_column` within the run's delivery months; always true when the run has no window. -#}
+{% macro in_delivery_window(date_column) -%}
+    {{ in_months(date_column, delivery_window()) }}
+{%- endmacro %}
+
+{#- True when this model is rebuilt for the touched people only (an incremental run with a window). -#}
+{% macro person_scoped() -%}
+    {{ return(is_incremental() and run_window() is not none) }}
+{%- endmacro %}
+
+{#- `person_expr` is a person the run touches: through their dossier, enrolments or situations, or, with
+    `events_too`, through their events alone (what the persons table also depends on). Always true when the
+    model is rebuilt for everyone. -#}
+{% macro in_person_scope(person_expr, events_too=false) -%}
+    {%- if person_scoped() -%}
+        {{ person_expr }} in (
+            select touched.person_key from {{ ref('int_persons_touched') }} as touched
+            {%- if not events_too %} where touched.has_record_change{% endif %}
+        )
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The latest version of each record of one source table, for the touched people only when the model is
+    person-scoped, else the staging model. The base view is filtered on the delivering system's person
+    identifiers before versions are compared, so a monthly run groups a tenth of the rows, not all of them
+    (a filter on the staging view would be applied after its grouping of every record). -#}
+{% macro scoped_records(system, entity) -%}
+    {%- if not person_scoped() -%}
+        {{ return(ref('stg_' ~ system ~ '__' ~ entity)) }}
+    {%- endif -%}
+    {%- set of_touched_people -%}
+        person_id in (
+            select keys.source_person_id
+            from {{ ref('person_keys') }} as keys
+            where keys.source_system = '{{ system }}' and {{ in_person_scope('keys.person_key') }}
+            union all
+            -- a person id missing from person_keys is its own person key (macro person_key); any other
+            -- record this lets through is dropped by the model's own scope filter
+            select touched.person_key
+            from {{ ref('int_persons_touched') }} as touched
+            where touched.has_record_change
+        )
+    {%- endset -%}
+    {{ return(latest_records_where(system, entity, of_touched_people)) }}
+{%- endmacro %}
+
+{#- Pre-hook of the person-scoped models: remove the touched people's rows before they are rebuilt
+    (everyone's, in a run without a window). -#}
+{% macro delete_touched_people(events_too) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ in_person_scope('person_key', events_too) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Config of a person-level table a monthly run rebuilds for the touched people: incremental, their rows
+    deleted then appended, tagged `monthly` so that Dagster runs it in the partitioned group, which gets the
+    window. The scope model is referenced here so that dbt knows the dependency (the SQL that reads it is
+    only rendered in incremental runs). -#}
+{% macro person_scope_config(events_too=false) -%}
+    {%- set scope = ref('int_persons_touched') -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ delete_touched_people(" ~ events_too ~ ") }}",
+        'tags': ['monthly'],
+    }) }}
+{%- endmacro %}

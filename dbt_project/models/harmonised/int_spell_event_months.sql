@@ -1,0 +1,75 @@
+{{ config(**person_scope_config(events_too=true)) }}
+{#- The events that took place during each spell whose support intensity is published (Garantie jeunes,
+    CEJ, PACEA without a Garantie jeunes phase), counted by type per month of seniority, 1 to 24 (month 1 =
+    the first month after entry). Sparse: a spell month without events has no row. A table of its own
+    because placing every event of every such person in their spells is the costly part of
+    gj_support_intensity: per person, it is rebuilt for the people a monthly run touches (events included),
+    not for everyone. -#}
+with touched_spells as (
+    select * from {{ ref('scheme_spells') }}
+    where {{ in_person_scope('person_key', events_too=true) }}
+),
+
+-- a PACEA with a Garantie jeunes phase is published as that phase (gj_support_intensity), not as a PACEA
+gj_inside_pacea as (
+    select distinct parent_spell_id
+    from touched_spells
+    where scheme = 'GJ' and parent_spell_id is not null
+),
+
+spells as (
+    select
+        touched_spells.spell_id,
+        touched_spells.person_key,
+        touched_spells.entry_date,
+        touched_spells.end_date
+    from touched_spells
+    left join gj_inside_pacea
+        on touched_spells.spell_id = gj_inside_pacea.parent_spell_id
+    where
+        touched_spells.scheme in ('GJ', 'CEJ')
+        or (touched_spells.scheme = 'PACEA' and gj_inside_pacea.parent_spell_id is null)
+),
+
+-- each event that took place while a spell was open, placed in its month of seniority: month k runs from
+-- entry + (k - 1) months to entry + k months as dateadd counts them, so k is the calendar-month difference,
+-- plus one once the event has reached that many months after entry. Joining events to spells once (not to
+-- every seniority month of every spell) keeps the join to the spells of the event's person.
+spell_events as (
+    select
+        placed.spell_id,
+        placed.person_key,
+        placed.seniority_month,
+        placed.event_type
+    from (
+        select
+            spells.spell_id,
+            spells.person_key,
+            events.event_type,
+            {{ dbt.datediff('spells.entry_date', 'events.event_date', 'month') }}
+            + case
+                when
+                    {{ dbt.dateadd('month', dbt.datediff('spells.entry_date', 'events.event_date', 'month'),
+                        'spells.entry_date') }} <= events.event_date
+                    then 1
+                else 0
+            end as seniority_month
+        from spells
+        inner join {{ ref('events') }} as events
+            on
+                spells.person_key = events.person_key
+                and events.took_place
+                and spells.entry_date <= events.event_date
+                and (spells.end_date is null or spells.end_date > events.event_date)
+        where {{ in_person_scope('events.person_key', events_too=true) }}
+    ) as placed
+    where placed.seniority_month <= 24
+)
+
+select
+    spell_events.spell_id,
+    spell_events.person_key,
+    spell_events.seniority_month,
+    {{ events_by_type('spell_events') }}
+from spell_events
+group by spell_events.spell_id, spell_events.person_key, spell_events.seniority_month
