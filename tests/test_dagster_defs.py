@@ -119,8 +119,8 @@ def test_a_window_is_passed_only_once_every_incremental_model_has_its_table(data
     or the tests scoped to the window would check a few months of a table written whole."""
     import duckdb
 
-    from orchestration.defs.resources import WarehouseResource
     from orchestration.defs.dbt_project import dbt_project
+    from orchestration.defs.resources import WarehouseResource
     from orchestration.defs.transform import _before_dbt, incremental_models_built, incremental_relations
 
     resource = WarehouseResource(lock_wait_seconds=5)
