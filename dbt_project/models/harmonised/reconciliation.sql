@@ -3,72 +3,63 @@
     same record; a kept record is either in the harmonised layer or merged with the same person's version
     of that month, or the same enrolment, delivered by the other system. `unexplained_rows` must be 0 (tested): any loss or duplication between
     the layers shows there. -#}
-{%- set tables = {
-    'young_people': {'key': {'parcours3': 'num_dossier_pseudo', 'imilo': 'id_jeune_pseudo'}, 'per_month': true},
-    'events': {'key': {'parcours3': 'num_evenement', 'imilo': 'id_evenement'}, 'per_month': false},
-    'scheme_enrolments': {'key': {'parcours3': 'num_inscription', 'imilo': 'id_dispositif'}, 'per_month': false},
-    'situations': {'key': {'parcours3': 'num_situation', 'imilo': 'id_situation'}, 'per_month': false},
-} -%}
-
 -- Lines per delivery month, and how the lines of records delivered more than once divide into duplicate
--- lines and superseded versions. Records delivered once (nearly all) are one line each, neither: only the
--- others are grouped and ranked, as in the staging macro `latest_version`.
-with record_months as (
-    {%- for entity, spec in tables.items() %}
+-- lines and superseded versions (int_repeated_record_months holds those records' lines). Records delivered
+-- once (nearly all) are one line each, neither.
+with month_lines as (
+    {%- for entity in raw_record_keys() %}
         {%- for system in ['parcours3', 'imilo'] %}
-            {%- set relation = source('raw', system ~ '__' ~ entity) %}
-            {%- set key_columns = [spec['key'][system]] + (['_delivery_month'] if spec['per_month'] else []) %}
             select
                 '{{ system }}' as source_system,
                 '{{ entity }}' as entity,
                 _delivery_month as delivery_month,
-                count(*) as lines,
-                false as is_superseded,
-                true as is_all_lines
-            from {{ relation }}
+                count(*) as lines
+            from {{ source('raw', system ~ '__' ~ entity) }}
             group by _delivery_month
-            union all
-            select
-                '{{ system }}' as source_system,
-                '{{ entity }}' as entity,
-                delivery_month,
-                lines,
-                {%- if spec['per_month'] %}
-                    false as is_superseded,
-                {%- else %}
-                    -- the record delivered again in a later month: the later version wins
-                    delivery_month < max(delivery_month) over (partition by record_key) as is_superseded,
-                {%- endif %}
-                false as is_all_lines
-            from (
-                select
-                    src.{{ spec['key'][system] }} as record_key,
-                    src._delivery_month as delivery_month,
-                    count(*) as lines
-                from {{ relation }} as src
-                inner join (
-                    {{ records_delivered_more_than_once(relation, key_columns) }}
-                ) as repeated
-                    on {{ columns_equal('src', 'repeated', key_columns) }}
-                group by src.{{ spec['key'][system] }}, src._delivery_month
-            ) as repeated_record_months
             {% if not loop.last %}union all{% endif %}
         {%- endfor %}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
-raw_counts as (
+repeated_lines as (
     select
         source_system,
         entity,
         delivery_month,
-        sum(case when is_all_lines then lines else 0 end) as raw_rows,
+        lines,
+        -- the record delivered again in a later month: the later version wins (a dossier's record is one
+        -- month's version, never superseded)
+        delivery_month < max(delivery_month) over (partition by source_system, entity, record_key) as is_superseded
+    from {{ ref('int_repeated_record_months') }}
+),
+
+repeated_counts as (
+    select
+        source_system,
+        entity,
+        delivery_month,
         -- the same record twice in one delivery month: one line kept, the others are duplicate lines
-        sum(case when not is_all_lines and not is_superseded then lines - 1 else 0 end) as duplicate_lines,
-        sum(case when not is_all_lines and is_superseded then lines else 0 end) as superseded_rows
-    from record_months
+        sum(case when not is_superseded then lines - 1 else 0 end) as duplicate_lines,
+        sum(case when is_superseded then lines else 0 end) as superseded_rows
+    from repeated_lines
     group by source_system, entity, delivery_month
+),
+
+raw_counts as (
+    select
+        month_lines.source_system,
+        month_lines.entity,
+        month_lines.delivery_month,
+        month_lines.lines as raw_rows,
+        coalesce(repeated_counts.duplicate_lines, 0) as duplicate_lines,
+        coalesce(repeated_counts.superseded_rows, 0) as superseded_rows
+    from month_lines
+    left join repeated_counts
+        on
+            month_lines.source_system = repeated_counts.source_system
+            and month_lines.entity = repeated_counts.entity
+            and month_lines.delivery_month = repeated_counts.delivery_month
 ),
 
 harmonised_rows as (

@@ -1,0 +1,113 @@
+{#- The raw tables as the reconciliation sees them: per entity, the column that identifies a record in
+    each system's raw table, and whether every monthly version is a record of its own (dossiers: the
+    staging macro record_key keeps one version per month). -#}
+{% macro raw_record_keys() -%}
+    {{ return({
+        'young_people': {'key': {'parcours3': 'num_dossier_pseudo', 'imilo': 'id_jeune_pseudo'}, 'per_month': true},
+        'events': {'key': {'parcours3': 'num_evenement', 'imilo': 'id_evenement'}, 'per_month': false},
+        'scheme_enrolments': {'key': {'parcours3': 'num_inscription', 'imilo': 'id_dispositif'}, 'per_month': false},
+        'situations': {'key': {'parcours3': 'num_situation', 'imilo': 'id_situation'}, 'per_month': false},
+    }) }}
+{%- endmacro %}
+
+{#- The expression of a raw record's key in one system's table of an entity (columns prefixed by
+    `alias.` when given): its key column, with the delivery month for a dossier (each monthly version is a
+    record: '<pseudonym>|<YYYY-MM-DD>'). -#}
+{% macro raw_record_key(entity, system, alias=none) -%}
+    {%- set spec = raw_record_keys()[entity] -%}
+    {%- set prefix = alias ~ '.' if alias else '' -%}
+    {%- if spec['per_month'] -%}
+        {{ dbt.concat([prefix ~ spec['key'][system], "'|'",
+            dbt.cast(prefix ~ '_delivery_month', api.Column.translate_type('string'))]) }}
+    {%- else -%}
+        {{ prefix ~ spec['key'][system] }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Every raw line as (system, entity, record key, delivery month), the eight raw tables one after the
+    other (record keys: macro raw_record_key). `deliveries` keeps the lines of those delivery months (half-open bounds);
+    `touched` (a relation with source_system, entity, record_key) the lines of those records. Both filter
+    each table where it is scanned. -#}
+{% macro raw_record_lines(deliveries=none, touched=none) -%}
+    {%- for entity, spec in raw_record_keys().items() %}
+        {%- for system in ['parcours3', 'imilo'] %}
+            {%- set key = raw_record_key(entity, system) %}
+    select
+        '{{ system }}' as source_system,
+        '{{ entity }}' as entity,
+        {{ key }} as record_key,
+        _delivery_month as delivery_month
+    from {{ source('raw', system ~ '__' ~ entity) }}
+    where
+        {{ in_months('_delivery_month', deliveries) }}
+        {%- if touched %}
+        and {{ key }} in (
+            select touched.record_key from {{ touched }} as touched
+            where touched.source_system = '{{ system }}' and touched.entity = '{{ entity }}'
+        )
+        {%- endif %}
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Lines per record and delivery month of the raw records with more than one line, table by table (each
+    grouped on its own key: one grouping of the eight tables together would hash longer keys for the same
+    rows). `touched` limits it to those records, as in raw_record_lines. -#}
+{% macro repeated_record_months(touched=none) -%}
+    {%- for entity, spec in raw_record_keys().items() %}
+        {%- for system in ['parcours3', 'imilo'] %}
+            {%- set relation = source('raw', system ~ '__' ~ entity) %}
+            {%- set key_columns = [spec['key'][system]] + (['_delivery_month'] if spec['per_month'] else []) %}
+            {%- set key = raw_record_key(entity, system) %}
+            {%- set lines -%}
+                (
+                    select * from {{ relation }}
+                    {%- if touched %}
+                    where {{ key }} in (
+                        select touched.record_key from {{ touched }} as touched
+                        where touched.source_system = '{{ system }}' and touched.entity = '{{ entity }}'
+                    )
+                    {%- endif %}
+                )
+            {%- endset %}
+    select
+        '{{ system }}' as source_system,
+        '{{ entity }}' as entity,
+        {{ raw_record_key(entity, system, 'src') }} as record_key,
+        src._delivery_month as delivery_month,
+        count(*) as lines
+    from {{ lines }} as src
+    inner join (
+        select {{ key_columns | join(', ') }}
+        from {{ lines }} as all_lines
+        group by {{ key_columns | join(', ') }}
+        having count(*) > 1
+    ) as repeated
+        on {{ columns_equal('src', 'repeated', key_columns) }}
+    group by {% for c in key_columns %}src.{{ c }}, {% endfor %}src._delivery_month
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Pre-hook of int_repeated_record_months: remove the rows of the records a monthly run re-examines
+    (everyone's, in a run without a window). -#}
+{% macro delete_touched_records() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if run_window() %}
+        where exists (
+            select 1 from {{ ref('int_records_touched') }} as touched
+            where
+                touched.source_system = {{ this }}.source_system
+                and touched.entity = {{ this }}.entity
+                and touched.record_key = {{ this }}.record_key
+        )
+        {%- endif %}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
