@@ -7,7 +7,8 @@ Here a small delivery set is loaded and built up to two months before its end, t
 arrive one by one and each is run as the monthly schedule would (its partition: raw assets, incremental
 dbt models, the rest of dbt); then a corrected version of the last month withdraws a tenth of its
 records and that month is run again. The harmonised and mart layers must then equal, row for row, a
-`dbt build --full-refresh` of the same warehouse.
+`dbt build --full-refresh` of the same warehouse. A person-level model run alone for other months must
+refuse the last run's list of touched people.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ WINDOW = ("2014-12", "2015-09")
 HELD = ("2015-08", "2015-09")
 MODEL_SCHEMAS = ("harmonised", "marts")
 # What one run touched: a record of that run, not a table a full rebuild reproduces.
+# A window other than the last monthly run's (whose delivery month is HELD[-1]).
+OTHER_WINDOW = {"min_date": "2015-03-01", "max_date": "2015-07-01", "min_delivery_date": "2015-06-01"}
 RUN_RECORDS = {"harmonised.int_persons_touched", "harmonised.int_records_touched"}
 
 
@@ -94,6 +97,8 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         _materialise([*raw_assets, dbt_monthly_models], resources=resources, partition_key=f"{HELD[-1]}-01")
         _materialise([dbt_models], resources=resources)
         monthly = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
+        refused = _dbt(dbt_project, "run", "--select", "persons", "--vars", json.dumps(OTHER_WINDOW))
+        assert monthly == warehouse_state(paths.warehouse, MODEL_SCHEMAS)  # refused before deleting anything
 
         rebuild = _dbt(dbt_project, "build", "--full-refresh", "--quiet")
         assert rebuild.returncode == 0, rebuild.stdout[-3000:]
@@ -110,6 +115,8 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
     }
     assert different == {}, different
     assert caught
+    # a person-level model run alone for other months would use the last run's list of touched people
+    assert refused.returncode != 0 and "lists another run's deliveries" in refused.stdout, refused.stdout[-2000:]
 
 
 def _deliver_with_records_withdrawn(landing: Path, system: str, month: str, every: int) -> dict[str, int]:

@@ -45,16 +45,10 @@
     {{ in_months(date_column, run_window()) }}
 {%- endmacro %}
 
-{#- The months an incremental model rebuilds: the run's window of event months, or with `by_delivery` the
-    run's delivery months (macro delivery_window), for a table whose rows each come from one delivery. -#}
-{% macro incremental_months(by_delivery) -%}
-    {{ return(delivery_window() if by_delivery else run_window()) }}
-{%- endmacro %}
-
 {#- Incremental models rebuild the run's window; a first build (or --full-refresh) takes everything. -#}
-{% macro in_incremental_window(date_column, by_delivery=false) -%}
+{% macro in_incremental_window(date_column) -%}
     {%- if is_incremental() -%}
-        {{ in_months(date_column, incremental_months(by_delivery)) }}
+        {{ in_run_window(date_column) }}
     {%- else -%}
         1 = 1
     {%- endif -%}
@@ -62,10 +56,10 @@
 
 {#- Pre-hook of the incremental models: empty the window before it is rebuilt (append strategy), so a
     month whose rows all disappeared in a corrected re-delivery is emptied too. -#}
-{% macro delete_incremental_window(date_column, by_delivery=false) -%}
+{% macro delete_incremental_window(date_column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ in_months(date_column, incremental_months(by_delivery)) }}
+        where {{ in_run_window(date_column) }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -73,12 +67,12 @@
 
 {#- Config of a model rebuilt month by month: incremental, the run's window deleted then appended (any
     engine can do both), tagged `monthly` so that Dagster partitions it with the raw assets. -#}
-{% macro monthly_window_config(date_column, by_delivery=false) -%}
+{% macro monthly_window_config(date_column) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': "{{ delete_incremental_window('" ~ date_column ~ "', " ~ by_delivery ~ ") }}",
+        'pre_hook': "{{ delete_incremental_window('" ~ date_column ~ "') }}",
         'tags': ['monthly'],
     }) }}
 {%- endmacro %}

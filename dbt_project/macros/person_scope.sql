@@ -12,12 +12,32 @@
     {%- if not window -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return((var('min_delivery_date', '') or window[0], window[1])) }}
+    {%- set first = var('min_delivery_date', '') or window[0] -%}
+    {%- if not (window[0] <= first < window[1]) -%}
+        {{ exceptions.raise_compiler_error('min_delivery_date ' ~ first ~ ' is outside the window ' ~ window | join(' to ')) }}
+    {%- endif -%}
+    {{ return((first, window[1])) }}
 {%- endmacro %}
 
-{#- `date_column` within the run's delivery months; always true when the run has no window. -#}
-{% macro in_delivery_window(date_column) -%}
-    {{ in_months(date_column, delivery_window()) }}
+{#- The run's delivery months as a label ('<first>/<end>'; 'all' without a window), stored with the lists
+    of touched people and records so that a model rebuilt for them can check they are this run's. -#}
+{% macro run_deliveries_label() -%}
+    {%- set deliveries = delivery_window() -%}
+    {{ return(deliveries[0] ~ '/' ~ deliveries[1] if deliveries else 'all') }}
+{%- endmacro %}
+
+{#- Stop a model about to be rebuilt from a list of touched people or records made for other delivery
+    months (the list is rebuilt by the run that needs it; a run that selects a person-level model alone
+    would otherwise use the last run's). -#}
+{% macro check_touched_list(relation) -%}
+    {%- if execute -%}
+        {%- set label = run_deliveries_label() -%}
+        {%- set other = run_query("select count(*) from " ~ relation ~ " where run_deliveries <> '" ~ label ~ "'") -%}
+        {%- if other.columns[0].values()[0] > 0 -%}
+            {{ exceptions.raise_compiler_error(relation ~ " lists another run's deliveries, not " ~ label
+                ~ ": build it in this run too (select the model with its parents, or the whole monthly group)") }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- True when this model is rebuilt for the touched people only (an incremental run with a window). -#}
@@ -66,6 +86,9 @@
 {#- Pre-hook of the person-scoped models: remove the touched people's rows before they are rebuilt
     (everyone's, in a run without a window). -#}
 {% macro delete_touched_people(events_too) -%}
+    {%- if person_scoped() -%}
+        {{ check_touched_list(ref('int_persons_touched')) }}
+    {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where {{ in_person_scope('person_key', events_too) }}

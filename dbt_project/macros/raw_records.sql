@@ -96,15 +96,15 @@
 {#- Pre-hook of int_repeated_record_months: remove the rows of the records a monthly run re-examines
     (everyone's, in a run without a window). -#}
 {% macro delete_touched_records() -%}
+    {%- if is_incremental() and run_window() -%}
+        {{ check_touched_list(ref('int_records_touched')) }}
+    {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         {%- if run_window() %}
-        where exists (
-            select 1 from {{ ref('int_records_touched') }} as touched
-            where
-                touched.source_system = {{ this }}.source_system
-                and touched.entity = {{ this }}.entity
-                and touched.record_key = {{ this }}.record_key
+        where (source_system, entity, record_key) in (
+            select touched.source_system, touched.entity, touched.record_key
+            from {{ ref('int_records_touched') }} as touched
         )
         {%- endif %}
     {%- else -%}

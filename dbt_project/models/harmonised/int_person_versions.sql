@@ -1,15 +1,12 @@
-{{ config(**monthly_window_config('delivery_month', by_delivery=true)) }}
-{#- Incremental by delivery month: each row comes from one delivery, so a monthly run rebuilds the months it
-    delivers. (int_persons_touched reads this table as it was before the run, hence the dependency.) -#}
+{{ config(**person_scope_config()) }}
 {#- A table, not a view: person_history, observation_window and the reconciliation read it,
     and a view would rank every record again for each of them. -#}
 {#- Every delivered version of every dossier of both systems, keyed by person and ranked within the
     person's delivery month: a person delivered twice in one month (by both systems, or by two I-Milo
     dossiers migrated from the same Parcours 3 dossier) keeps one version, I-Milo first. person_history
     keeps system_rank = 1; the reconciliation counts the rest as merged. -#}
--- depends_on: {{ ref('int_persons_touched') }}
 with versions as (
-    {{ both_systems('young_people') }}
+    {{ both_systems('young_people', records='touched_people') }}
 ),
 
 keyed as (
@@ -25,7 +22,7 @@ keyed as (
     inner join {{ ref('person_keys') }} as keys
         on versions.source_system = keys.source_system
             and versions.person_id = keys.source_person_id
-    where {{ in_incremental_window('versions.delivery_month', by_delivery=true) }}
+    where {{ in_person_scope('keys.person_key') }}
 )
 
 select * from keyed

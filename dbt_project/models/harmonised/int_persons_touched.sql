@@ -1,12 +1,15 @@
 {#- The people a monthly run rebuilds the person-level tables for (macros/person_scope.sql): everyone with
-    a record in the run's deliveries, and everyone whose rows in the harmonised tables came from those
-    deliveries before this run (a corrected re-delivery may have withdrawn that record; the person is then
-    rebuilt from what remains). `has_record_change` is false for people touched through events alone: only
-    the persons table depends on those. Empty in a run without a window (every table is rebuilt whole).
+    a record in the run's delivery months (under their person key, and under the record's own pseudonym,
+    which was its key until a Parcours 3 number delivered now linked the dossier), and everyone whose rows
+    in the harmonised tables came from those deliveries before this run (a corrected re-delivery may have
+    withdrawn that record; the person is then rebuilt from what remains). `has_record_change` is false for
+    people touched through events alone: only persons and int_spell_event_months depend on those. Empty in
+    a run without a window (every table is rebuilt whole).
 
     The second part reads the harmonised tables as they were before this run rebuilds them, like an
     incremental model reads `this`: those models run after this one (they depend on it), and the tables are
-    named, not ref'd, as a ref would make a cycle. -#}
+    named, not ref'd, as a ref would make a cycle. A run of the same delivery months again (a retry after a
+    failure, when some of those tables were already rebuilt) keeps the people listed before. -#}
 {{ config(tags=['monthly']) }}
 {%- set deliveries = delivery_window() %}
 {%- set record_entities = ['young_people', 'scheme_enrolments', 'situations'] %}
@@ -14,6 +17,7 @@
 {%- set previous_tables = {
     'int_person_versions': true, 'int_enrolment_records': true, 'situations': true, 'events': false,
 } %}
+{%- set run_deliveries = run_deliveries_label() %}
 with delivered as (
     {%- for entity in record_entities + ['events'] %}
         {%- for system in ['parcours3', 'imilo'] %}
@@ -35,7 +39,22 @@ touched as (
         delivered.has_record_change
     from delivered
     {{ join_person_key('keys', 'delivered.source_system', 'delivered.person_id') }}
+    union all
+    select
+        person_id as person_key,
+        has_record_change
+    from delivered
     {%- if deliveries and execute %}
+        {%- set listed_before = adapter.get_relation(this.database, this.schema, this.identifier) %}
+        {%- if listed_before and 'run_deliveries' in (adapter.get_columns_in_relation(listed_before)
+            | map(attribute='name') | list) %}
+    union all
+    select
+        person_key,
+        has_record_change
+    from {{ listed_before }}
+    where run_deliveries = '{{ run_deliveries }}'
+        {%- endif %}
         {%- for table, has_record_change in previous_tables.items() %}
             {%- set previous = adapter.get_relation(this.database, this.schema, table) %}
             {%- if previous %}
@@ -52,6 +71,7 @@ touched as (
 
 select
     person_key,
-    max(case when has_record_change then 1 else 0 end) = 1 as has_record_change
+    max(case when has_record_change then 1 else 0 end) = 1 as has_record_change,
+    '{{ run_deliveries }}' as run_deliveries
 from touched
 group by person_key

@@ -2,7 +2,8 @@
     the run's delivery months, and every record int_repeated_record_months held lines of in those months
     before the run (a corrected re-delivery may have withdrawn them; the record is then re-examined from
     what remains). Empty in a run without a window. Read before int_repeated_record_months is rebuilt, as
-    int_persons_touched reads the person-level tables (named, not ref'd, which would make a cycle). -#}
+    int_persons_touched reads the person-level tables (named, not ref'd, which would make a cycle); a run of
+    the same delivery months again keeps the records listed before, as int_persons_touched does. -#}
 {{ config(tags=['monthly']) }}
 {%- set deliveries = delivery_window() %}
 {%- set previous = adapter.get_relation(this.database, this.schema, 'int_repeated_record_months')
@@ -19,12 +20,25 @@ with lines as (
         from {{ previous }}
         where {{ in_months('delivery_month', deliveries) }}
     {%- endif %}
+    {%- set listed_before = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
+    {%- if deliveries and listed_before and 'run_deliveries' in (adapter.get_columns_in_relation(listed_before)
+        | map(attribute='name') | list) %}
+        union all
+        select
+            source_system,
+            entity,
+            record_key,
+            cast(null as date) as delivery_month
+        from {{ listed_before }}
+        where run_deliveries = '{{ run_deliveries_label() }}'
+    {%- endif %}
 )
 
 select distinct
     source_system,
     entity,
-    record_key
+    record_key,
+    '{{ run_deliveries_label() }}' as run_deliveries
 from lines
 -- a run without a window rebuilds everything: no record is singled out
 where {{ '1 = 1' if deliveries else '1 = 0' }}

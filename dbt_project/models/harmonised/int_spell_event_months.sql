@@ -68,8 +68,9 @@ spell_events as (
 
 select
     spell_events.spell_id,
-    spell_events.person_key,
+    -- one person per spell: carried for the monthly runs' deletion by person, not grouped on
+    min(spell_events.person_key) as person_key,
     spell_events.seniority_month,
     {{ events_by_type('spell_events') }}
 from spell_events
-group by spell_events.spell_id, spell_events.person_key, spell_events.seniority_month
+group by spell_events.spell_id, spell_events.seniority_month

@@ -58,8 +58,9 @@ inner join enrolments as last_enrolment
     on
         aggregated.spell_id = last_enrolment.spell_id
         and last_enrolment.position_in_spell = last_enrolment.enrolments_in_spell
--- the enclosing enrolment, looked up among everyone's: a phase's PACEA is the same person's in every
--- delivery seen, and a lookup among the touched people alone would lose one that is not
+-- the enclosing enrolment (a Garantie jeunes phase's PACEA), looked up among everyone's enrolments: it is
+-- the same person's in every delivery seen, so a monthly run rebuilds both, and a lookup among the touched
+-- people alone would silently lose one that is not
 left join {{ ref('int_enrolments_sequenced') }} as parent
     on first_enrolment.parent_enrolment_key = parent.enrolment_key
 left join {{ ref('mission_locales') }} as mission_locales
