@@ -69,3 +69,20 @@
         as collective_information_sessions,
     sum(case when {{ alias }}.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
 {%- endmacro %}
+
+{#- The spells whose support intensity is published, from a relation of scheme_spells rows: Garantie
+    jeunes, CEJ, and PACEA without a Garantie jeunes phase (a PACEA with one is published as that phase).
+    Read by int_spell_event_months (for the touched people) and gj_support_intensity. -#}
+{% macro intensity_spells(spells) -%}
+    select candidates.*
+    from {{ spells }} as candidates
+    left join (
+        select distinct phases.parent_spell_id
+        from {{ spells }} as phases
+        where phases.scheme = 'GJ' and phases.parent_spell_id is not null
+    ) as gj_inside_pacea
+        on candidates.spell_id = gj_inside_pacea.parent_spell_id
+    where
+        candidates.scheme in ('GJ', 'CEJ')
+        or (candidates.scheme = 'PACEA' and gj_inside_pacea.parent_spell_id is null)
+{%- endmacro %}

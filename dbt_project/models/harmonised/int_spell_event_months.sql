@@ -10,25 +10,8 @@ with touched_spells as (
     where {{ in_person_scope('person_key', events_too=true) }}
 ),
 
--- a PACEA with a Garantie jeunes phase is published as that phase (gj_support_intensity), not as a PACEA
-gj_inside_pacea as (
-    select distinct parent_spell_id
-    from touched_spells
-    where scheme = 'GJ' and parent_spell_id is not null
-),
-
 spells as (
-    select
-        touched_spells.spell_id,
-        touched_spells.person_key,
-        touched_spells.entry_date,
-        touched_spells.end_date
-    from touched_spells
-    left join gj_inside_pacea
-        on touched_spells.spell_id = gj_inside_pacea.parent_spell_id
-    where
-        touched_spells.scheme in ('GJ', 'CEJ')
-        or (touched_spells.scheme = 'PACEA' and gj_inside_pacea.parent_spell_id is null)
+    {{ intensity_spells('touched_spells') }}
 ),
 
 -- each event that took place while a spell was open, placed in its month of seniority: month k runs from
@@ -68,9 +51,9 @@ spell_events as (
 
 select
     spell_events.spell_id,
-    -- one person per spell: carried for the monthly runs' deletion by person, not grouped on
-    min(spell_events.person_key) as person_key,
+    -- one person per spell, carried for the monthly runs' deletion by person
+    spell_events.person_key,
     spell_events.seniority_month,
     {{ events_by_type('spell_events') }}
 from spell_events
-group by spell_events.spell_id, spell_events.seniority_month
+group by spell_events.spell_id, spell_events.person_key, spell_events.seniority_month

@@ -5,26 +5,8 @@ with observation as (
     select observed_until from {{ ref('observation_window') }}
 ),
 
-gj_inside_pacea as (
-    select distinct parent_spell_id
-    from {{ ref('scheme_spells') }}
-    where scheme = 'GJ' and parent_spell_id is not null
-),
-
 spells as (
-    select
-        spells.spell_id,
-        spells.person_key,
-        spells.scheme,
-        spells.entry_date,
-        spells.entry_month,
-        spells.end_date
-    from {{ ref('scheme_spells') }} as spells
-    left join gj_inside_pacea
-        on spells.spell_id = gj_inside_pacea.parent_spell_id
-    where
-        spells.scheme in ('GJ', 'CEJ')
-        or (spells.scheme = 'PACEA' and gj_inside_pacea.parent_spell_id is null)
+    {{ intensity_spells(ref('scheme_spells')) }}
 ),
 
 seniority as (
