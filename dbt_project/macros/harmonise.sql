@@ -65,16 +65,22 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Config of a model rebuilt month by month: incremental, the run's window deleted then appended (any
-    engine can do both), tagged `monthly` so that Dagster partitions it with the raw assets. -#}
-{% macro monthly_window_config(date_column) -%}
+{#- Config of every incremental model: what a run rebuilds is deleted by `pre_hook`, then appended (any
+    engine can do both); tagged `monthly` so that Dagster runs it in the partitioned group, which passes the
+    window. -#}
+{% macro delete_then_append_config(pre_hook) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': "{{ delete_incremental_window('" ~ date_column ~ "') }}",
+        'pre_hook': pre_hook,
         'tags': ['monthly'],
     }) }}
+{%- endmacro %}
+
+{#- Config of a model rebuilt month by month: the run's window of months is what is deleted. -#}
+{% macro monthly_window_config(date_column) -%}
+    {{ return(delete_then_append_config("{{ delete_incremental_window('" ~ date_column ~ "') }}")) }}
 {%- endmacro %}
 
 {#- Whole months between two month starts (portable). -#}

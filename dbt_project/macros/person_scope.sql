@@ -97,17 +97,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Config of a person-level table a monthly run rebuilds for the touched people: incremental, their rows
-    deleted then appended, tagged `monthly` so that Dagster runs it in the partitioned group, which gets the
-    window. The scope model is referenced here so that dbt knows the dependency (the SQL that reads it is
+{#- Config of a person-level table a monthly run rebuilds for the touched people: their rows are what is
+    deleted. The scope model is referenced here so that dbt knows the dependency (the SQL that reads it is
     only rendered in incremental runs). -#}
 {% macro person_scope_config(events_too=false) -%}
     {%- set scope = ref('int_persons_touched') -%}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'append',
-        'on_schema_change': 'fail',
-        'pre_hook': "{{ delete_touched_people(" ~ events_too ~ ") }}",
-        'tags': ['monthly'],
-    }) }}
+    {{ return(delete_then_append_config("{{ delete_touched_people(" ~ events_too ~ ") }}")) }}
 {%- endmacro %}

@@ -80,10 +80,7 @@
         count(*) as lines
     from {{ lines }} as src
     inner join (
-        select {{ key_columns | join(', ') }}
-        from {{ lines }} as all_lines
-        group by {{ key_columns | join(', ') }}
-        having count(*) > 1
+        {{ records_delivered_more_than_once(lines, key_columns) }}
     ) as repeated
         on {{ columns_equal('src', 'repeated', key_columns) }}
     group by {% for c in key_columns %}src.{{ c }}, {% endfor %}src._delivery_month

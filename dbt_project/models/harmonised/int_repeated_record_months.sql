@@ -3,12 +3,6 @@
     kept, duplicate and superseded ones. Finding them groups every raw line by record (35 s at national
     scale): a monthly run re-examines only the records of its deliveries (int_records_touched), deleting
     their rows and recomputing them from all their lines. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_touched_records() }}",
-    tags=['monthly'],
-) }}
+{{ config(**delete_then_append_config("{{ delete_touched_records() }}")) }}
 -- depends_on: {{ ref('int_records_touched') }}
 {{ repeated_record_months(touched=ref('int_records_touched') if is_incremental() and run_window() else none) }}
