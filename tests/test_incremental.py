@@ -6,7 +6,8 @@ person-level tables (history, situations, enrolments, spells, persons) the peopl
 Here a small delivery set is loaded and built up to two months before its end, then the last two months
 arrive one by one and each is run as the monthly schedule would (its partition: raw assets, incremental
 dbt models, the rest of dbt); then a corrected version of the last month withdraws a tenth of its
-records and that month is run again. The harmonised and mart layers must then equal, row for row, a
+records and delivers again a few records of the three months before (later versions of records seen
+then), and that month is run again. The harmonised and mart layers must then equal, row for row, a
 `dbt build --full-refresh` of the same warehouse. A person-level model run alone for other months must
 refuse the last run's list of touched people.
 """
@@ -93,7 +94,7 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
             shutil.move(held / month, paths.landing / "imilo" / month)
             _materialise([*raw_assets, dbt_monthly_models], resources=resources, partition_key=f"{month}-01")
             _materialise([dbt_models], resources=resources)
-        withdrawn = _deliver_with_records_withdrawn(paths.landing, "imilo", HELD[-1], every=10)
+        corrected = _deliver_corrected(paths.landing, "imilo", HELD[-1], every=10, again=5)
         _materialise([*raw_assets, dbt_monthly_models], resources=resources, partition_key=f"{HELD[-1]}-01")
         _materialise([dbt_models], resources=resources)
         monthly = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
@@ -104,10 +105,12 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         assert rebuild.returncode == 0, rebuild.stdout[-3000:]
         full = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
         caught = _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(paths.warehouse, dbt_project)
+        scoped_test = _key_test_of_a_monthly_run_catches_a_touched_persons_duplicate(paths.warehouse, dbt_project)
 
     assert monthly.keys() == full.keys()
     assert monthly["marts.monthly_activity"], "nothing was built"
-    assert min(withdrawn.values()) > 10, withdrawn
+    assert min(withdrawn for withdrawn, _ in corrected.values()) > 10, corrected
+    assert min(again for _, again in corrected.values()) == 15, corrected
     different = {
         name: (len(monthly[name]), len(full[name]), sorted(set(monthly[name]) ^ set(full[name]))[:4])
         for name in full.keys() - RUN_RECORDS
@@ -115,34 +118,53 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
     }
     assert different == {}, different
     assert caught
+    assert scoped_test == (True, True), scoped_test
     # a person-level model run alone for other months would use the last run's list of touched people
     assert refused.returncode != 0 and "lists another run's deliveries" in refused.stdout, refused.stdout[-2000:]
 
 
-def _deliver_with_records_withdrawn(landing: Path, system: str, month: str, every: int) -> dict[str, int]:
-    """A corrected version of a delivered month: every `every`-th record of each file withdrawn, the rest
-    as delivered. Returns how many records each file lost."""
+def _deliver_corrected(landing: Path, system: str, month: str, every: int, again: int) -> dict[str, tuple[int, int]]:
+    """A corrected version of a delivered month: every `every`-th record of each file withdrawn, and the
+    first `again` records of each of the three months before delivered again (later versions of records
+    first delivered then: an event only if dated in the contract's lateness window), the rest as delivered.
+    Returns, per file, how many records were withdrawn and how many delivered again."""
     import csv
 
     from orchestration.lib.delivery import SYSTEMS, latest_delivery, write_manifest
+
+    def read(folder: Path, name: str) -> list[list[str]]:
+        with (folder / name).open(encoding=encoding, newline="") as source:
+            return list(csv.reader(source))
 
     delivered = latest_delivery(landing, system, month)
     corrected = delivered.folder.parent / f"v{delivered.version + 1}"
     corrected.mkdir()
     manifest = json.loads((delivered.folder / "manifest.json").read_text(encoding="utf-8"))
     encoding = SYSTEMS[system].encoding
-    files, withdrawn = {}, {}
+    year, number = map(int, month.split("-"))
+    earlier = [f"{year + (number - k - 1) // 12}-{(number - k - 1) % 12 + 1:02d}" for k in (1, 2, 3)]
+    files, changed = {}, {}
     for entry in manifest["files"]:
-        with (delivered.folder / entry["name"]).open(encoding=encoding, newline="") as source:
-            rows = list(csv.reader(source))
-        kept = [rows[0]] + [row for i, row in enumerate(rows[1:], start=1) if i % every]
+        rows = read(delivered.folder, entry["name"])
+        header, dated = rows[0], "date_evenement" in rows[0]
+        kept = [header] + [row for i, row in enumerate(rows[1:], start=1) if i % every]
+        repeated = []
+        for before in earlier:
+            previous = latest_delivery(landing, system, before)
+            name = entry["name"].replace(month, before)
+            candidates = [
+                row
+                for row in read(previous.folder, name)[1:]
+                if not dated or row[header.index("date_evenement")] >= f"{earlier[-1]}-01"
+            ]
+            repeated += [[month, *row[1:]] for row in candidates[:again]]
         with (corrected / entry["name"]).open("w", encoding=encoding, newline="") as target:
-            csv.writer(target, lineterminator="\n").writerows(kept)
+            csv.writer(target, lineterminator="\n").writerows(kept + repeated)
         files[entry["table"]] = corrected / entry["name"]
-        withdrawn[entry["table"]] = len(rows) - len(kept)
+        changed[entry["table"]] = (len(rows) - len(kept), len(repeated))
     described = {k: v for k, v in manifest.items() if k not in ("system", "month", "version", "encoding", "files")}
     write_manifest(corrected, system, month, delivered.version + 1, files, **described)  # synthetic, as v1
-    return withdrawn
+    return changed
 
 
 def _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(warehouse: Path, dbt_project) -> bool:
@@ -162,4 +184,33 @@ def _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(warehouse:
         checked.returncode != 0
         and failed != []
         and all("unique_in_run_window_events_event_key" in line for line in failed)
+    )
+
+
+def _key_test_of_a_monthly_run_catches_a_touched_persons_duplicate(warehouse: Path, dbt_project) -> tuple[bool, bool]:
+    """A monthly run tests the keys of the person-level tables from the rows of the people it touched: the
+    list of the last run's people is made again, a situation of one of them is copied, and the test of the
+    situations with that run's window must fail on the key. Returns (caught, the test was the scoped one)."""
+    from datetime import date
+
+    import duckdb
+
+    from orchestration.defs.transform import dbt_window_vars
+
+    last_run = json.dumps(dbt_window_vars(date.fromisoformat(f"{HELD[-1]}-01"), date(2015, 10, 1)))
+    listed = _dbt(dbt_project, "run", "--select", "int_persons_touched", "--vars", last_run)
+    assert listed.returncode == 0, listed.stdout[-2000:]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "INSERT INTO harmonised.situations SELECT * FROM harmonised.situations "
+            "WHERE person_key IN (SELECT person_key FROM harmonised.int_persons_touched) LIMIT 1"
+        )
+    checked = _dbt(dbt_project, "test", "--select", "situations", "--vars", last_run)
+    failed = [line for line in checked.stdout.splitlines() if " FAIL " in line]
+    compiled = next(
+        Path(dbt_project.project_dir, "target", "compiled").rglob("unique_for_rebuilt_people_situations_*.sql")
+    )
+    return (
+        checked.returncode != 0 and failed != [] and all("unique_for_rebuilt_people_situations" in f for f in failed),
+        "int_persons_touched" in compiled.read_text(encoding="utf-8"),
     )

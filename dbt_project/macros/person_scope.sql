@@ -30,14 +30,23 @@
     months (the list is rebuilt by the run that needs it; a run that selects a person-level model alone
     would otherwise use the last run's). -#}
 {% macro check_touched_list(relation) -%}
-    {%- if execute -%}
-        {%- set label = run_deliveries_label() -%}
-        {%- set other = run_query("select count(*) from " ~ relation ~ " where run_deliveries <> '" ~ label ~ "'") -%}
-        {%- if other.columns[0].values()[0] > 0 -%}
-            {{ exceptions.raise_compiler_error(relation ~ " lists another run's deliveries, not " ~ label
-                ~ ": build it in this run too (select the model with its parents, or the whole monthly group)") }}
-        {%- endif -%}
+    {%- if not is_this_runs_list(relation) -%}
+        {{ exceptions.raise_compiler_error(relation ~ " lists another run's deliveries, not " ~ run_deliveries_label()
+            ~ ": build it in this run too (select the model with its parents, or the whole monthly group)") }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- True when a list of touched people or records holds nothing made for other delivery months than this
+    run's, and, with `non_empty`, something made for them (always true at parse time, when nothing is
+    read). -#}
+{% macro is_this_runs_list(relation, non_empty=false) -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set label = "'" ~ run_deliveries_label() ~ "'" -%}
+    {%- set counts = run_query("select coalesce(sum(case when run_deliveries = " ~ label ~ " then 0 else 1 end), 0),"
+        ~ " count(*) from " ~ relation) -%}
+    {{ return(counts.columns[0].values()[0] == 0 and (counts.columns[1].values()[0] > 0 or not non_empty)) }}
 {%- endmacro %}
 
 {#- True when this model is rebuilt for the touched people only (an incremental run with a window). -#}

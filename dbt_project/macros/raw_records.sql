@@ -1,12 +1,19 @@
 {#- The raw tables as the reconciliation sees them: per entity, the column that identifies a record in
-    each system's raw table, and whether every monthly version is a record of its own (dossiers: the
-    staging macro record_key keeps one version per month). -#}
+    each system's raw table, whether every monthly version is a record of its own (dossiers: the staging
+    macro record_key keeps one version per month), and which delivery months can hold the lines of a
+    record delivered in a run's months: its own month only (a dossier's version), the run's window (an
+    event: a delivery holds events dated in its month or up to three months before, docs/raw-formats.md,
+    as macro windowed_records assumes), or any month (enrolments and situations change for years). -#}
 {% macro raw_record_keys() -%}
     {{ return({
-        'young_people': {'key': {'parcours3': 'num_dossier_pseudo', 'imilo': 'id_jeune_pseudo'}, 'per_month': true},
-        'events': {'key': {'parcours3': 'num_evenement', 'imilo': 'id_evenement'}, 'per_month': false},
-        'scheme_enrolments': {'key': {'parcours3': 'num_inscription', 'imilo': 'id_dispositif'}, 'per_month': false},
-        'situations': {'key': {'parcours3': 'num_situation', 'imilo': 'id_situation'}, 'per_month': false},
+        'young_people': {'key': {'parcours3': 'num_dossier_pseudo', 'imilo': 'id_jeune_pseudo'}, 'per_month': true,
+            'lines_in': 'delivery_month'},
+        'events': {'key': {'parcours3': 'num_evenement', 'imilo': 'id_evenement'}, 'per_month': false,
+            'lines_in': 'run_window'},
+        'scheme_enrolments': {'key': {'parcours3': 'num_inscription', 'imilo': 'id_dispositif'}, 'per_month': false,
+            'lines_in': 'any_month'},
+        'situations': {'key': {'parcours3': 'num_situation', 'imilo': 'id_situation'}, 'per_month': false,
+            'lines_in': 'any_month'},
     }) }}
 {%- endmacro %}
 
@@ -26,8 +33,9 @@
 
 {#- Every raw line as (system, entity, record key, delivery month), the eight raw tables one after the
     other (record keys: macro raw_record_key). `deliveries` keeps the lines of those delivery months (half-open bounds);
-    `touched` (a relation with source_system, entity, record_key) the lines of those records. Both filter
-    each table where it is scanned. -#}
+    `touched` (a relation with source_system, entity, record_key: records delivered in the run's months) the
+    lines of those records, each table scanned only over the delivery months that can hold them
+    (raw_record_keys). Both filter each table where it is scanned. -#}
 {% macro raw_record_lines(deliveries=none, touched=none) -%}
     {%- for entity, spec in raw_record_keys().items() %}
         {%- for system in ['parcours3', 'imilo'] %}
@@ -40,6 +48,11 @@
     from {{ source('raw', system ~ '__' ~ entity) }}
     where
         {{ in_months('_delivery_month', deliveries) }}
+        {%- if touched and spec['lines_in'] == 'delivery_month' %}
+        and {{ in_months('_delivery_month', delivery_window()) }}
+        {%- elif touched and spec['lines_in'] == 'run_window' %}
+        and {{ in_months('_delivery_month', run_window()) }}
+        {%- endif %}
         {%- if touched %}
         and {{ key }} in (
             select touched.record_key from {{ touched }} as touched
@@ -52,35 +65,40 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Lines per record and delivery month of the raw records with more than one line, table by table (each
-    grouped on its own key: one grouping of the eight tables together would hash longer keys for the same
-    rows). `touched` limits it to those records, as in raw_record_lines. -#}
+{#- Lines per record and delivery month of the raw records with more than one line. Over every record,
+    table by table, each grouped on its own key (one grouping of the eight tables together would hash
+    longer keys for the same rows), and a record's lines counted once its key is known to repeat (a window
+    over every line would rank 270 million rows). For the `touched` records of a monthly run, a few million
+    lines: one scan of each table (raw_record_lines), the lines counted per month and summed per record. -#}
 {% macro repeated_record_months(touched=none) -%}
+    {%- if touched %}
+    select source_system, entity, record_key, delivery_month, lines
+    from (
+        select
+            source_system,
+            entity,
+            record_key,
+            delivery_month,
+            count(*) as lines,
+            sum(count(*)) over (partition by source_system, entity, record_key) as record_lines
+        from ({{ raw_record_lines(touched=touched) }}) as touched_lines
+        group by source_system, entity, record_key, delivery_month
+    ) as counted
+    where record_lines > 1
+    {%- else %}
     {%- for entity, spec in raw_record_keys().items() %}
         {%- for system in ['parcours3', 'imilo'] %}
             {%- set relation = source('raw', system ~ '__' ~ entity) %}
             {%- set key_columns = [spec['key'][system]] + (['_delivery_month'] if spec['per_month'] else []) %}
-            {%- set key = raw_record_key(entity, system) %}
-            {%- set lines -%}
-                (
-                    select * from {{ relation }}
-                    {%- if touched %}
-                    where {{ key }} in (
-                        select touched.record_key from {{ touched }} as touched
-                        where touched.source_system = '{{ system }}' and touched.entity = '{{ entity }}'
-                    )
-                    {%- endif %}
-                )
-            {%- endset %}
     select
         '{{ system }}' as source_system,
         '{{ entity }}' as entity,
         {{ raw_record_key(entity, system, 'src') }} as record_key,
         src._delivery_month as delivery_month,
         count(*) as lines
-    from {{ lines }} as src
+    from {{ relation }} as src
     inner join (
-        {{ records_delivered_more_than_once(lines, key_columns) }}
+        {{ records_delivered_more_than_once(relation, key_columns) }}
     ) as repeated
         on {{ columns_equal('src', 'repeated', key_columns) }}
     group by {% for c in key_columns %}src.{{ c }}, {% endfor %}src._delivery_month
@@ -88,6 +106,7 @@
         {%- endfor %}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+    {%- endif %}
 {%- endmacro %}
 
 {#- Pre-hook of int_repeated_record_months: remove the rows of the records a monthly run re-examines
