@@ -1,6 +1,10 @@
 {#- One row per Garantie jeunes entry: a first entry or a renewal, as the POEM series count "entrées".
     Each row also carries the continuous spell it belongs to (entry plus renewals), the person's profile at
-    entry, the support received during the entry and the situation 3, 6, 12 and 18 months after it. -#}
+    entry, the support received during the entry and the situation 3, 6, 12 and 18 months after it.
+    A monthly run rebuilds the entries of the people listed in int_gj_people_rebuilt (touched by the run, or
+    with an entry not yet final); no other entry can have changed. -#}
+{{ config(**delete_then_append_config("{{ delete_gj_people_rebuilt() }}")) }}
+-- depends_on: {{ ref('int_gj_people_rebuilt') }}
 with observation as (
     select observed_until from {{ ref('observation_window') }}
 ),
@@ -10,7 +14,7 @@ entries as (
         enrolments.*,
         cast({{ month_of('enrolments.entry_date') }} as date) as entry_month
     from {{ ref('int_enrolments_sequenced') }} as enrolments
-    where enrolments.scheme = 'GJ'
+    where enrolments.scheme = 'GJ' and {{ in_gj_people_rebuilt('enrolments.person_key') }}
 ),
 
 spells as (
@@ -55,7 +59,7 @@ support as (
     group by entries.enrolment_key
 ),
 
-{%- set horizons = [3, 6, 12, 18] %}
+{%- set horizons = gj_follow_up_horizons() %}
 {%- for h in horizons %}
 
     situation_{{ h }}m as (

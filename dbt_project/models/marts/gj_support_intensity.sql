@@ -1,6 +1,11 @@
 {#- Support received month by month of seniority in the scheme (1 = the first month after entry), per entry
     cohort, for Garantie jeunes, PACEA without a Garantie jeunes phase, and CEJ. People count while their
-    continuous spell is open and the month has been delivered; events are those that took place. -#}
+    continuous spell is open and the month has been delivered; events are those that took place.
+
+    Every figure is a count or a sum over the people of a cohort, so the month cohorts are aggregated once
+    and the year cohorts are sums of them. The people of a cohort and seniority month are counted from the
+    spells (each spell's open and delivered months); the events from int_spell_event_months, sparse (spell
+    months with events only), joined to their spell alone, not to all 24 months of every spell. -#}
 with observation as (
     select observed_until from {{ ref('observation_window') }}
 ),
@@ -16,36 +21,77 @@ seniority as (
 -- each spell's seniority months while it is open and delivered
 spell_months as (
     select
-        spells.spell_id,
         spells.scheme,
         spells.entry_month,
         seniority.seniority_month
     from spells
     cross join seniority
     cross join observation
-    where
-        {{ dbt.dateadd('month', 'seniority.seniority_month - 1', 'spells.entry_date') }} < observation.observed_until
-        and (
-            spells.end_date is null
-            or spells.end_date > {{ dbt.dateadd('month', 'seniority.seniority_month - 1', 'spells.entry_date') }}
-        )
+    where {{ spell_month_counted('spells', 'seniority.seniority_month', 'observation.observed_until') }}
 ),
 
-per_person as (
+people as (
     select
-        spell_months.scheme,
-        spell_months.entry_month,
-        spell_months.seniority_month,
-        spell_months.spell_id,
-        coalesce(counted.individual_interviews, 0) as individual_interviews,
-        coalesce(counted.workshops, 0) as workshops,
-        coalesce(counted.collective_information_sessions, 0) as collective_information_sessions,
-        coalesce(counted.remote_contacts, 0) as remote_contacts
+        scheme,
+        entry_month,
+        seniority_month,
+        count(*) as people
     from spell_months
-    left join {{ ref('int_spell_event_months') }} as counted
+    group by scheme, entry_month, seniority_month
+),
+
+-- the events of each spell month: int_spell_event_months places an event only in a month of its spell
+-- that has begun and in which the spell is open, so its rows are spell months of spell_months, once those
+-- not yet delivered are left out (an event dated past the last delivered month breaks the contract, but must
+-- not count in a month that counts no people of its spell)
+spell_events as (
+    select
+        counted.scheme,
+        counted.entry_month,
+        counted.seniority_month,
+        counted.individual_interviews,
+        counted.workshops,
+        counted.collective_information_sessions,
+        counted.remote_contacts
+    from {{ ref('int_spell_event_months') }} as counted
+    cross join observation
+    where counted.seniority_month_start < observation.observed_until
+),
+
+events as (
+    select
+        scheme,
+        entry_month,
+        seniority_month,
+        sum(individual_interviews) as individual_interviews,
+        sum(workshops) as workshops,
+        sum(collective_information_sessions) as collective_information_sessions,
+        sum(remote_contacts) as remote_contacts,
+        sum(case when individual_interviews > 0 then 1 else 0 end) as people_with_individual_interview,
+        sum(case when workshops + collective_information_sessions > 0 then 1 else 0 end)
+            as people_with_collective_activity
+    from spell_events
+    group by scheme, entry_month, seniority_month
+),
+
+month_cohorts as (
+    select
+        people.scheme,
+        people.entry_month,
+        people.seniority_month,
+        people.people,
+        coalesce(events.individual_interviews, 0) as individual_interviews,
+        coalesce(events.workshops, 0) as workshops,
+        coalesce(events.collective_information_sessions, 0) as collective_information_sessions,
+        coalesce(events.remote_contacts, 0) as remote_contacts,
+        coalesce(events.people_with_individual_interview, 0) as people_with_individual_interview,
+        coalesce(events.people_with_collective_activity, 0) as people_with_collective_activity
+    from people
+    left join events
         on
-            spell_months.spell_id = counted.spell_id
-            and spell_months.seniority_month = counted.seniority_month
+            people.scheme = events.scheme
+            and people.entry_month = events.entry_month
+            and people.seniority_month = events.seniority_month
 ),
 
 cohorts as (
@@ -54,24 +100,29 @@ cohorts as (
         'month' as cohort_level,
         entry_month as cohort_month,
         seniority_month,
-        spell_id,
+        people,
         individual_interviews,
         workshops,
         collective_information_sessions,
-        remote_contacts
-    from per_person
+        remote_contacts,
+        people_with_individual_interview,
+        people_with_collective_activity
+    from month_cohorts
     union all
     select
         scheme,
         'year' as cohort_level,
         cast({{ dbt.date_trunc('year', 'entry_month') }} as date) as cohort_month,
         seniority_month,
-        spell_id,
-        individual_interviews,
-        workshops,
-        collective_information_sessions,
-        remote_contacts
-    from per_person
+        cast(sum(people) as {{ dbt.type_bigint() }}) as people,
+        sum(individual_interviews) as individual_interviews,
+        sum(workshops) as workshops,
+        sum(collective_information_sessions) as collective_information_sessions,
+        sum(remote_contacts) as remote_contacts,
+        sum(people_with_individual_interview) as people_with_individual_interview,
+        sum(people_with_collective_activity) as people_with_collective_activity
+    from month_cohorts
+    group by scheme, cast({{ dbt.date_trunc('year', 'entry_month') }} as date), seniority_month
 )
 
 select
@@ -79,17 +130,13 @@ select
     cohort_level,
     cohort_month,
     seniority_month,
-    count(*) as people,
-    round(avg(cast(individual_interviews as double)), 4) as individual_interviews_per_person,
-    round(avg(cast(workshops as double)), 4) as workshops_per_person,
-    round(avg(cast(collective_information_sessions as double)), 4) as collective_information_per_person,
-    round(avg(cast(remote_contacts as double)), 4) as remote_contacts_per_person,
-    sum(case when individual_interviews > 0 then 1 else 0 end) as people_with_individual_interview,
-    sum(case when workshops + collective_information_sessions > 0 then 1 else 0 end)
-        as people_with_collective_activity,
-    {{ share('sum(case when individual_interviews > 0 then 1 else 0 end)', 'count(*)') }}
-        as share_with_individual_interview,
-    {{ share('sum(case when workshops + collective_information_sessions > 0 then 1 else 0 end)', 'count(*)') }}
-        as share_with_collective_activity
+    people,
+    round(cast(individual_interviews as double) / people, 4) as individual_interviews_per_person,
+    round(cast(workshops as double) / people, 4) as workshops_per_person,
+    round(cast(collective_information_sessions as double) / people, 4) as collective_information_per_person,
+    round(cast(remote_contacts as double) / people, 4) as remote_contacts_per_person,
+    people_with_individual_interview,
+    people_with_collective_activity,
+    {{ share('people_with_individual_interview', 'people') }} as share_with_individual_interview,
+    {{ share('people_with_collective_activity', 'people') }} as share_with_collective_activity
 from cohorts
-group by scheme, cohort_level, cohort_month, seniority_month
