@@ -1,6 +1,14 @@
 {#- Shared by the marts. Engine-specific SQL stays in these few macros (each has a DuckDB / default
     form and, where it differs, a Spark form through dbt's dispatch). -#}
 
+{#- Mean of a value with two decimals (durations in months), summed as whole hundredths: a floating-point
+    average depends on the order rows are added in (an incremental table stores them in another order
+    than a full rebuild), enough to flip the last rounded decimal. Null when no value. -#}
+{% macro exact_mean_of_hundredths(expression) -%}
+    sum(cast(round(({{ expression }}) * 100, 0) as {{ dbt.type_bigint() }}))
+    / (100.0 * nullif(count({{ expression }}), 0))
+{%- endmacro %}
+
 {#- Completed calendar months from start_date to end_date (1997-03-01 -> 2015-03-01 is 216). -#}
 {% macro months_elapsed(start_date, end_date) -%}
     ({{ dbt.datediff(start_date, end_date, 'month') }}
@@ -68,6 +76,13 @@
     sum(case when {{ alias }}.event_type = 'collective_information' then 1 else 0 end)
         as collective_information_sessions,
     sum(case when {{ alias }}.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
+{%- endmacro %}
+
+{#- The four counts of events_by_type read through an outer join: zero where nothing was counted. -#}
+{% macro event_counts_or_zero(alias) -%}
+    {%- for column in ['individual_interviews', 'workshops', 'collective_information_sessions', 'remote_contacts'] %}
+    coalesce({{ alias }}.{{ column }}, 0) as {{ column }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- The spells whose support intensity is published, from a relation of scheme_spells rows: Garantie

@@ -22,18 +22,12 @@ spell_events as (
     select
         placed.spell_id,
         placed.person_key,
-        placed.scheme,
-        placed.entry_month,
-        placed.entry_date,
         placed.seniority_month,
         placed.event_type
     from (
         select
             spells.spell_id,
             spells.person_key,
-            spells.scheme,
-            spells.entry_month,
-            spells.entry_date,
             events.event_type,
             {{ dbt.datediff('spells.entry_date', 'events.event_date', 'month') }}
             + case
@@ -59,19 +53,7 @@ select
     spell_events.spell_id,
     -- one person per spell, carried for the monthly runs' deletion by person
     spell_events.person_key,
-    -- the spell's scheme and cohort, and the month's first day, carried so that gj_support_intensity
-    -- aggregates this table without joining it back to the spells
-    spell_events.scheme,
-    spell_events.entry_month,
     spell_events.seniority_month,
-    cast({{ dbt.dateadd('month', 'spell_events.seniority_month - 1', 'spell_events.entry_date') }} as date)
-        as seniority_month_start,
     {{ events_by_type('spell_events') }}
 from spell_events
-group by
-    spell_events.spell_id,
-    spell_events.person_key,
-    spell_events.scheme,
-    spell_events.entry_month,
-    spell_events.entry_date,
-    spell_events.seniority_month
+group by spell_events.spell_id, spell_events.person_key, spell_events.seniority_month

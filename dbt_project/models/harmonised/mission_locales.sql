@@ -1,17 +1,14 @@
 {#- One row per mission locale of the 2023 reference list (and any other code seen in the data), with
-    its geography and the switch-over month observed in the deliveries: its first I-Milo month. -#}
+    its geography and the switch-over month observed in the deliveries: its first I-Milo month. The
+    deliveries are seen through int_person_versions (the kept versions of every dossier of both systems,
+    as in staging, already stored) rather than the staging views, which would compare every dossier's
+    versions again. -#}
 with seen as (
     select
         mission_locale_code,
-        'parcours3' as source_system,
+        source_system,
         delivery_month
-    from {{ ref('stg_parcours3__young_people') }}
-    union all
-    select
-        mission_locale_code,
-        'imilo' as source_system,
-        delivery_month
-    from {{ ref('stg_imilo__young_people') }}
+    from {{ ref('int_person_versions') }}
 ),
 
 observed as (

@@ -144,10 +144,7 @@ select
             else 'none'
         end as situation_{{ h }}m,
     {%- endfor %}
-    coalesce(support.individual_interviews, 0) as individual_interviews,
-    coalesce(support.workshops, 0) as workshops,
-    coalesce(support.collective_information_sessions, 0) as collective_information_sessions,
-    coalesce(support.remote_contacts, 0) as remote_contacts
+    {{ event_counts_or_zero('support') }}
 from entries
 cross join observation
 inner join spells

@@ -25,7 +25,8 @@ with entries as (
             sum(case when not is_renewal and lives_in_zrr then 1 else 0 end) as in_zrr,
             sum(case when not is_renewal and already_known then 1 else 0 end) as already_known,
             sum(case when not is_renewal and spell_end_date is not null then 1 else 0 end) as spells_ended,
-            avg(case when not is_renewal then spell_duration_months end) as mean_duration_months,
+            {{ exact_mean_of_hundredths('case when not is_renewal then spell_duration_months end') }}
+                as mean_duration_months,
             {{ median('case when not is_renewal then spell_duration_months end') }} as median_duration_months,
             sum(case when not is_renewal and spell_is_early_exit then 1 else 0 end) as early_exits,
             sum(case when not is_renewal and spell_exit_reason = 'exclusion' then 1 else 0 end) as exits_exclusion,

@@ -40,22 +40,22 @@ people as (
     group by scheme, entry_month, seniority_month
 ),
 
--- the events of each spell month: int_spell_event_months places an event only in a month of its spell
--- that has begun and in which the spell is open, so its rows are spell months of spell_months, once those
--- not yet delivered are left out (an event dated past the last delivered month breaks the contract, but must
--- not count in a month that counts no people of its spell)
+-- the events of each spell month, from the sparse table (spell months with events only) joined to their
+-- spell, under the same condition as spell_months: an event never counts in a month that counts no people
 spell_events as (
     select
-        counted.scheme,
-        counted.entry_month,
+        spells.scheme,
+        spells.entry_month,
         counted.seniority_month,
         counted.individual_interviews,
         counted.workshops,
         counted.collective_information_sessions,
         counted.remote_contacts
     from {{ ref('int_spell_event_months') }} as counted
+    inner join spells
+        on counted.spell_id = spells.spell_id
     cross join observation
-    where counted.seniority_month_start < observation.observed_until
+    where {{ spell_month_counted('spells', 'counted.seniority_month', 'observation.observed_until') }}
 ),
 
 events as (
@@ -80,10 +80,7 @@ month_cohorts as (
         people.entry_month,
         people.seniority_month,
         people.people,
-        coalesce(events.individual_interviews, 0) as individual_interviews,
-        coalesce(events.workshops, 0) as workshops,
-        coalesce(events.collective_information_sessions, 0) as collective_information_sessions,
-        coalesce(events.remote_contacts, 0) as remote_contacts,
+        {{ event_counts_or_zero('events') }},
         coalesce(events.people_with_individual_interview, 0) as people_with_individual_interview,
         coalesce(events.people_with_collective_activity, 0) as people_with_collective_activity
     from people
