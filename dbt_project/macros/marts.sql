@@ -130,8 +130,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A spell's month of seniority `month` (1 = the month from the entry date) counts while the spell is open and the
-    month has begun before the observation end: gj_support_intensity. -#}
+{#- A spell's month of seniority `month` (1 = the month from the entry date) counts while the spell is
+    open and the month has begun before the observation end: gj_support_intensity. -#}
 {% macro spell_month_counted(spell, month, observed_until) -%}
     {%- set month_start = dbt.dateadd('month', month ~ ' - 1', spell ~ '.entry_date') -%}
     {{ month_start }} < {{ observed_until }}
