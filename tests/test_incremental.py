@@ -129,7 +129,9 @@ def _deliver_corrected(landing: Path, system: str, month: str, every: int, again
     first delivered then: an event only if dated in the contract's lateness window), the rest as delivered.
     Returns, per file, how many records were withdrawn and how many delivered again."""
     import csv
+    from datetime import date
 
+    from orchestration.defs.transform import LATE_RECORD_MONTHS, shift_months
     from orchestration.lib.delivery import SYSTEMS, latest_delivery, write_manifest
 
     def read(folder: Path, name: str) -> list[list[str]]:
@@ -141,8 +143,8 @@ def _deliver_corrected(landing: Path, system: str, month: str, every: int, again
     corrected.mkdir()
     manifest = json.loads((delivered.folder / "manifest.json").read_text(encoding="utf-8"))
     encoding = SYSTEMS[system].encoding
-    year, number = map(int, month.split("-"))
-    earlier = [f"{year + (number - k - 1) // 12}-{(number - k - 1) % 12 + 1:02d}" for k in (1, 2, 3)]
+    first_day = date.fromisoformat(f"{month}-01")
+    earlier = [shift_months(first_day, -k).strftime("%Y-%m") for k in range(1, LATE_RECORD_MONTHS + 1)]
     files, changed = {}, {}
     for entry in manifest["files"]:
         rows = read(delivered.folder, entry["name"])

@@ -107,29 +107,6 @@
     {{ return([3, 6, 12, 18]) }}
 {%- endmacro %}
 
-{#- `person_expr` is a person whose Garantie jeunes entries a monthly run rebuilds (int_gj_people_rebuilt);
-    always true when fct_gj_spells is rebuilt whole. -#}
-{% macro in_gj_people_rebuilt(person_expr) -%}
-    {%- if person_scoped() -%}
-        {{ person_expr }} in (select rebuilt.person_key from {{ ref('int_gj_people_rebuilt') }} as rebuilt)
-    {%- else -%}
-        1 = 1
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Pre-hook of fct_gj_spells: remove the entries of the people a monthly run rebuilds (everyone's in a run
-    without a window). -#}
-{% macro delete_gj_people_rebuilt() -%}
-    {%- if person_scoped() -%}
-        {{ check_touched_list(ref('int_gj_people_rebuilt')) }}
-    {%- endif -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ in_gj_people_rebuilt('person_id') }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
 {#- A spell's month of seniority `month` (1 = the month from the entry date) counts while the spell is
     open and the month has begun before the observation end: gj_support_intensity. -#}
 {% macro spell_month_counted(spell, month, observed_until) -%}

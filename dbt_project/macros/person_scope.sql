@@ -55,12 +55,13 @@
 {%- endmacro %}
 
 {#- `person_expr` is a person the run touches: through their dossier, enrolments or situations, or, with
-    `events_too`, through their events alone (what the persons table also depends on). Always true when the
-    model is rebuilt for everyone. -#}
-{% macro in_person_scope(person_expr, events_too=false) -%}
+    `events_too`, through their events alone (what the persons table also depends on). `people` names the
+    list model read (int_persons_touched by default; a list without has_record_change, like
+    int_gj_people_rebuilt, is read with `events_too`). Always true when the model is rebuilt for everyone. -#}
+{% macro in_person_scope(person_expr, events_too=false, people='int_persons_touched') -%}
     {%- if person_scoped() -%}
         {{ person_expr }} in (
-            select touched.person_key from {{ ref('int_persons_touched') }} as touched
+            select touched.person_key from {{ ref(people) }} as touched
             {%- if not events_too %} where touched.has_record_change{% endif %}
         )
     {%- else -%}
@@ -92,24 +93,49 @@
     {{ return(latest_records_where(system, entity, of_touched_people)) }}
 {%- endmacro %}
 
-{#- Pre-hook of the person-scoped models: remove the touched people's rows before they are rebuilt
-    (everyone's, in a run without a window). -#}
-{% macro delete_touched_people(events_too) -%}
+{#- Pre-hook of the person-scoped models: remove the rows (column `person_column`) of the people listed in
+    `people` before they are rebuilt (everyone's, in a run without a window). -#}
+{% macro delete_touched_people(events_too, people='int_persons_touched', person_column='person_key') -%}
     {%- if person_scoped() -%}
-        {{ check_touched_list(ref('int_persons_touched')) }}
+        {{ check_touched_list(ref(people)) }}
     {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ in_person_scope('person_key', events_too) }}
+        where {{ in_person_scope(person_column, events_too, people) }}
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
 {#- Config of a person-level table a monthly run rebuilds for the touched people: their rows are what is
-    deleted. The scope model is referenced here so that dbt knows the dependency (the SQL that reads it is
-    only rendered in incremental runs). -#}
-{% macro person_scope_config(events_too=false) -%}
-    {%- set scope = ref('int_persons_touched') -%}
-    {{ return(delete_then_append_config("{{ delete_touched_people(" ~ events_too ~ ") }}")) }}
+    deleted. `people` is the list model (int_persons_touched, or a list of its own that adds people, like
+    int_gj_people_rebuilt: every person it lists is rebuilt, hence `events_too`). The list model is
+    referenced here so that dbt knows the dependency (the SQL that reads it is only rendered in incremental
+    runs). -#}
+{% macro person_scope_config(events_too=false, people='int_persons_touched', person_column='person_key') -%}
+    {%- set scope = ref(people) -%}
+    {{ return(delete_then_append_config("{{ delete_touched_people(" ~ events_too ~ ", '" ~ people ~ "', '"
+        ~ person_column ~ "') }}")) }}
+{%- endmacro %}
+
+{#- A table as it was before this run rebuilds it (or none: absent, or at parse time), read by the list
+    models (int_persons_touched, int_records_touched, int_gj_people_rebuilt) in the schema they share with
+    it. Named, not ref'd: those tables are built after the list, from it, and a ref would make a cycle. -#}
+{% macro table_before_this_run(name) -%}
+    {{ return(adapter.get_relation(this.database, this.schema, name) if execute else none) }}
+{%- endmacro %}
+
+{#- In a list model, `union all` the rows it listed for this run's delivery months before (`columns`, as
+    select expressions), so that a rerun after a failure, when some tables were already rebuilt from the
+    list, keeps them. Nothing without a window, or when the list does not exist yet or predates its
+    run_deliveries column. -#}
+{% macro rows_listed_before(columns) -%}
+    {%- set listed = table_before_this_run(this.identifier) -%}
+    {%- if delivery_window() and listed and 'run_deliveries' in (adapter.get_columns_in_relation(listed)
+        | map(attribute='name') | list) %}
+    union all
+    select {{ columns | join(', ') }}
+    from {{ listed }}
+    where run_deliveries = '{{ run_deliveries_label() }}'
+    {%- endif %}
 {%- endmacro %}

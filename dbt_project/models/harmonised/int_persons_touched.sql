@@ -44,19 +44,10 @@ touched as (
         person_id as person_key,
         has_record_change
     from delivered
-    {%- if deliveries and execute %}
-        {%- set listed_before = adapter.get_relation(this.database, this.schema, this.identifier) %}
-        {%- if listed_before and 'run_deliveries' in (adapter.get_columns_in_relation(listed_before)
-            | map(attribute='name') | list) %}
-    union all
-    select
-        person_key,
-        has_record_change
-    from {{ listed_before }}
-    where run_deliveries = '{{ run_deliveries }}'
-        {%- endif %}
+    {{ rows_listed_before(['person_key', 'has_record_change']) }}
+    {%- if deliveries %}
         {%- for table, has_record_change in previous_tables.items() %}
-            {%- set previous = adapter.get_relation(this.database, this.schema, table) %}
+            {%- set previous = table_before_this_run(table) %}
             {%- if previous %}
     union all
     select

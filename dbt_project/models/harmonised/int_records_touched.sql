@@ -6,8 +6,7 @@
     the same delivery months again keeps the records listed before, as int_persons_touched does. -#}
 {{ config(tags=['monthly']) }}
 {%- set deliveries = delivery_window() %}
-{%- set previous = adapter.get_relation(this.database, this.schema, 'int_repeated_record_months')
-    if execute else none %}
+{%- set previous = table_before_this_run('int_repeated_record_months') %}
 with lines as (
     {{ raw_record_lines(deliveries=deliveries) }}
     {%- if previous and deliveries %}
@@ -20,18 +19,7 @@ with lines as (
         from {{ previous }}
         where {{ in_months('delivery_month', deliveries) }}
     {%- endif %}
-    {%- set listed_before = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
-    {%- if deliveries and listed_before and 'run_deliveries' in (adapter.get_columns_in_relation(listed_before)
-        | map(attribute='name') | list) %}
-        union all
-        select
-            source_system,
-            entity,
-            record_key,
-            cast(null as date) as delivery_month
-        from {{ listed_before }}
-        where run_deliveries = '{{ run_deliveries_label() }}'
-    {%- endif %}
+    {{ rows_listed_before(['source_system', 'entity', 'record_key', 'cast(null as date) as delivery_month']) }}
 )
 
 select distinct

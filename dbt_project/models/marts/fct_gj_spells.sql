@@ -3,8 +3,7 @@
     entry, the support received during the entry and the situation 3, 6, 12 and 18 months after it.
     A monthly run rebuilds the entries of the people listed in int_gj_people_rebuilt (touched by the run, or
     with an entry not yet final); no other entry can have changed. -#}
-{{ config(**delete_then_append_config("{{ delete_gj_people_rebuilt() }}")) }}
--- depends_on: {{ ref('int_gj_people_rebuilt') }}
+{{ config(**person_scope_config(events_too=true, people='int_gj_people_rebuilt', person_column='person_id')) }}
 with observation as (
     select observed_until from {{ ref('observation_window') }}
 ),
@@ -14,7 +13,9 @@ entries as (
         enrolments.*,
         cast({{ month_of('enrolments.entry_date') }} as date) as entry_month
     from {{ ref('int_enrolments_sequenced') }} as enrolments
-    where enrolments.scheme = 'GJ' and {{ in_gj_people_rebuilt('enrolments.person_key') }}
+    where
+        enrolments.scheme = 'GJ'
+        and {{ in_person_scope('enrolments.person_key', events_too=true, people='int_gj_people_rebuilt') }}
 ),
 
 spells as (

@@ -12,8 +12,7 @@
 {{ config(tags=['monthly']) }}
 {%- set deliveries = delivery_window() %}
 {%- set run_deliveries = run_deliveries_label() %}
-{%- set previous = adapter.get_relation(this.database, this.schema, 'fct_gj_spells') if execute else none %}
-{%- set listed_before = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none %}
+{%- set previous = table_before_this_run('fct_gj_spells') %}
 with people as (
     select touched.person_key
     from {{ ref('int_persons_touched') }} as touched
@@ -23,13 +22,7 @@ with people as (
     from {{ previous }} as unfinished
     where unfinished.end_date is null or unfinished.situation_{{ gj_follow_up_horizons() | max }}m is null
     {%- endif %}
-    {%- if deliveries and listed_before and 'run_deliveries' in (adapter.get_columns_in_relation(listed_before)
-        | map(attribute='name') | list) %}
-    union all
-    select person_key
-    from {{ listed_before }}
-    where run_deliveries = '{{ run_deliveries }}'
-    {%- endif %}
+    {{ rows_listed_before(['person_key']) }}
 )
 
 select distinct
