@@ -125,6 +125,30 @@
     {{ return(ref('stg_' ~ system ~ '__' ~ entity)) }}
 {%- endmacro %}
 
+{#- The latest version of every record of a source table, for a harmonised model built over the whole
+    history (a first build, a full refresh): what the staging model gives, but with the records delivered
+    more than once read from int_repeated_record_months, built earlier in the same run from the same raw
+    tables, instead of grouping every row by key again (the events: 32 s -> 12 s at national scale,
+    docs/benchmarks.md). Dossiers, whose every monthly version is a record, come from the staging model.
+    int_repeated_record_months must be as current as the raw tables: build it with the model (a run that
+    selects the model alone after new deliveries would keep both versions of a newly repeated record, which
+    the key tests then reject). -#}
+{% macro whole_history_records(system, entity) -%}
+    {%- set key = record_key(entity) -%}
+    {%- if key | length > 1 -%}
+        {{ return(staged_records(system, entity)) }}
+    {%- endif -%}
+    {%- set repeated -%}
+        select
+            record_key as {{ key[0] }},
+            max(delivery_month) as delivery_month
+        from {{ ref('int_repeated_record_months') }}
+        where source_system = '{{ system }}' and entity = '{{ entity }}'
+        group by record_key
+    {%- endset -%}
+    {{ return('(' ~ latest_version(ref('base_' ~ system ~ '__' ~ entity), key, repeated) ~ ')') }}
+{%- endmacro %}
+
 {#- The latest version of each record of a base view among its rows that meet `condition`: a parenthesised
     query to select from. The condition must keep every version of the records it keeps. -#}
 {% macro latest_records_where(system, entity, condition) -%}
@@ -135,7 +159,7 @@
 {%- endmacro %}
 
 {#- In an incremental run, the latest version of each record among the rows delivered from the window's
-    first month on; else the staging model. Enough for a model that keeps the records dated in the window:
+    first month on; else every record (macro whole_history_records). Enough for a model that keeps the records dated in the window:
     a delivery holds records dated in its month or up to three months before (docs/raw-formats.md), so the
     latest version of a record dated in the window was delivered from the window's first month on, and the
     latest version of any record delivered then is among those rows. Only those months are grouped, not all
@@ -143,7 +167,7 @@
 {% macro windowed_records(system, entity) -%}
     {%- set window = run_window() -%}
     {%- if not (is_incremental() and window) -%}
-        {{ return(staged_records(system, entity)) }}
+        {{ return(whole_history_records(system, entity)) }}
     {%- endif -%}
     {{ return(latest_records_where(system, entity, "delivery_month >= cast('" ~ window[0] ~ "' as date)")) }}
 {%- endmacro %}

@@ -70,12 +70,12 @@
 {%- endmacro %}
 
 {#- The latest version of each record of one source table, for the touched people only when the model is
-    person-scoped, else the staging model. The base view is filtered on the delivering system's person
+    person-scoped, else every record (macro whole_history_records). The base view is filtered on the delivering system's person
     identifiers before versions are compared, so a monthly run groups a tenth of the rows, not all of them
     (a filter on the staging view would be applied after its grouping of every record). -#}
 {% macro scoped_records(system, entity) -%}
     {%- if not person_scoped() -%}
-        {{ return(ref('stg_' ~ system ~ '__' ~ entity)) }}
+        {{ return(whole_history_records(system, entity)) }}
     {%- endif -%}
     {%- set of_touched_people -%}
         person_id in (

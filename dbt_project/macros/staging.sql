@@ -5,48 +5,54 @@
     month in `raw`), and within it the last line, which also removes exact duplicate lines.
 
     Records delivered more than once are few (about 0.1 % of events): they are found first by a grouping on
-    the key, and only their rows are ranked. Every other row passes through an anti-join with that small
-    set. Ranking every row instead (one window over the whole table) sorted all columns of 180 million
-    events at national scale: 110 s and 23 GB spilled to disk, against 25 s and 2 GB this way
-    (docs/benchmarks.md). Plain SQL (nested WITH, joins, row_number) that any engine runs.
+    the key, which also gives each its latest delivery month, and only their lines of that month are
+    compared. Every other row passes through a left join with that small set. Ranking every row instead
+    (one window over the whole table) sorted all columns of 180 million events at national scale: 110 s and
+    23 GB spilled to disk, against 25 s and 2 GB this way (docs/benchmarks.md). Plain SQL (nested WITH,
+    joins, max) that any engine runs.
 
     `relation` may also be a parenthesised query over a base view: the incremental harmonised models pass
-    the rows of the people a monthly run touches, so that only those are grouped (macro `scoped_records`). -#}
-{% macro latest_version(relation, key_columns) %}
-    {%- set order_columns = ['delivery_month', 'source_line'] -%}
-    {%- set version_columns = key_columns + (order_columns | reject('in', key_columns) | list) -%}
+    the rows of the people a monthly run touches, so that only those are grouped (macro `scoped_records`).
+    `repeated`, when given, is a query of the records delivered more than once (the key columns and their
+    latest delivery month), already known: the grouping of every row is then skipped (macro
+    `whole_history_records`). -#}
+{% macro latest_version(relation, key_columns, repeated=none) %}
+    {%- set month_in_key = 'delivery_month' in key_columns -%}
+    {%- set month_key = key_columns if month_in_key else key_columns + ['delivery_month'] -%}
     with repeated_records as (
-        {{ records_delivered_more_than_once(relation, key_columns) }}
+    {%- if repeated %}
+        {{ repeated }}
+    {%- else %}
+        select
+            {{ key_columns | join(', ') }}
+            {%- if not month_in_key %},
+            max(delivery_month) as delivery_month
+            {%- endif %}
+        from {{ relation }}
+        group by {{ key_columns | join(', ') }}
+        having count(*) > 1
+    {%- endif %}
     ),
 
-    latest_of_repeated as (
-        select {{ version_columns | join(', ') }}
-        from (
-            select
-                {%- for c in version_columns %}
-                    src.{{ c }},
-                {%- endfor %}
-                row_number() over (
-                    partition by {% for c in key_columns %}src.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
-                    order by src.delivery_month desc, src.source_line desc
-                ) as version_rank
-            from {{ relation }} as src
-            inner join repeated_records as repeated
-                on {{ columns_equal('src', 'repeated', key_columns) }}
-        ) as ranked
-        where ranked.version_rank = 1
+    latest_lines as (
+        select
+            {%- for c in month_key %}
+            src.{{ c }},
+            {%- endfor %}
+            max(src.source_line) as source_line
+        from {{ relation }} as src
+        inner join repeated_records as repeated
+            on {{ columns_equal('src', 'repeated', month_key) }}
+        group by {% for c in month_key %}src.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
     )
 
     select src.*
     from {{ relation }} as src
     left join repeated_records as repeated
         on {{ columns_equal('src', 'repeated', key_columns) }}
-    where repeated.{{ key_columns[0] }} is null
-    union all
-    select src.*
-    from {{ relation }} as src
-    inner join latest_of_repeated as latest
-        on {{ columns_equal('src', 'latest', version_columns) }}
+    left join latest_lines as latest
+        on {{ columns_equal('src', 'latest', month_key + ['source_line']) }}
+    where repeated.{{ key_columns[0] }} is null or latest.{{ key_columns[0] }} is not null
 {% endmacro %}
 
 {#- The columns that identify a record of an entity, in the staging vocabulary. A dossier is delivered whole
