@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, datetime
 
 import dagster as dg
 import pytest
 
 from orchestration.defs.partitions import month_bounds, months_in_window
-from orchestration.defs.transform import dbt_build_args, dbt_window_vars, shift_months
+from orchestration.defs.transform import (
+    dbt_build_args,
+    dbt_window_env,
+    dbt_window_environment,
+    dbt_window_vars,
+    keep_partial_parse,
+    shift_months,
+)
 from orchestration.lib.settings import POOL
 
 
@@ -40,11 +48,36 @@ def test_shift_months(day, months, expected):
 
 def test_dbt_build_args():
     assert dbt_build_args(False) == ["build"]
-    window = {"min_date": "2015-12-01", "max_date": "2016-04-01"}
-    args = dbt_build_args(False, window)
-    assert args[:2] == ["build", "--vars"] and json.loads(args[2]) == window and len(args) == 3
-    # a full refresh rebuilds (and tests) everything: no window
-    assert dbt_build_args(True, window) == ["build", "--full-refresh"]
+    assert dbt_build_args(True) == ["build", "--full-refresh"]
+
+
+def test_the_window_reaches_dbt_through_the_environment_and_leaves_it(monkeypatch):
+    window = {"min_date": "2015-12-01", "max_date": "2016-04-01", "min_delivery_date": "2016-03-01"}
+    assert dbt_window_env(window) == {
+        "MILO_DBT_MIN_DATE": "2015-12-01",
+        "MILO_DBT_MAX_DATE": "2016-04-01",
+        "MILO_DBT_MIN_DELIVERY_DATE": "2016-03-01",
+    }
+    monkeypatch.setenv("MILO_DBT_MAX_DATE", "2001-01-01")  # a stale setting from elsewhere
+    with dbt_window_environment(window):
+        assert {k: v for k, v in os.environ.items() if k.startswith("MILO_DBT_")} == dbt_window_env(window)
+    assert os.environ["MILO_DBT_MAX_DATE"] == "2001-01-01"
+    with dbt_window_environment(None):  # no window: no setting at all, even an inherited one
+        assert not [k for k in os.environ if k.startswith("MILO_DBT_")]
+    with pytest.raises(RuntimeError), dbt_window_environment(window):
+        raise RuntimeError("dbt failed to start")
+    assert {k for k in os.environ if k.startswith("MILO_DBT_")} == {"MILO_DBT_MAX_DATE"}
+
+
+def test_an_invocations_parse_is_kept_for_the_next(tmp_path):
+    run, project = tmp_path / "target" / "dbt_models-abc-def", tmp_path / "target"
+    assert not keep_partial_parse(run, project)  # the invocation failed before parsing: nothing to keep
+    run.mkdir(parents=True)
+    (run / "partial_parse.msgpack").write_bytes(b"parsed")
+    (project / "partial_parse.msgpack").write_bytes(b"older")
+    assert keep_partial_parse(run, project)
+    assert (project / "partial_parse.msgpack").read_bytes() == b"parsed"
+    assert sorted(p.name for p in project.iterdir()) == ["dbt_models-abc-def", "partial_parse.msgpack"]
 
 
 def test_months_in_a_partition_window():

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import crosscheck as cc
+import duckdb
 import pytest
 from faultlib import warehouse_state
 
@@ -55,6 +56,14 @@ def _materialise(selection: list, **kwargs) -> None:
 
     result = dg.materialize(selection, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, **kwargs)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def _full_parses(dbt_project, run_id: str) -> list[bool]:
+    """Per dbt invocation of a Dagster run (its folder under target/), whether dbt parsed the whole project
+    instead of reusing the last parse."""
+    folders = sorted((dbt_project.project_dir / "target").glob(f"dbt_*-{run_id[:7]}-*"))
+    return [(folder / "dbt.log").read_text(encoding="utf-8").count('"UnableToPartialParse"') > 0 for folder in folders]
 
 
 def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
@@ -95,9 +104,14 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
             _materialise([*raw_assets, dbt_monthly_models], resources=resources, partition_key=f"{month}-01")
             _materialise([dbt_models], resources=resources)
         corrected = _deliver_corrected(paths.landing, "imilo", HELD[-1], every=10, again=5)
-        _materialise([*raw_assets, dbt_monthly_models], resources=resources, partition_key=f"{HELD[-1]}-01")
-        _materialise([dbt_models], resources=resources)
+        last_runs = [
+            _materialise([*raw_assets, dbt_monthly_models], resources=resources, partition_key=f"{HELD[-1]}-01"),
+            _materialise([dbt_models], resources=resources),
+        ]
         monthly = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            lists = con.sql("SELECT run_deliveries, count(*) FROM harmonised.int_persons_touched GROUP BY 1").fetchall()
+        parses = [_full_parses(dbt_project, run.run_id) for run in last_runs]
         refused = _dbt(dbt_project, "run", "--select", "persons", "--vars", json.dumps(OTHER_WINDOW))
         assert monthly == warehouse_state(paths.warehouse, MODEL_SCHEMAS)  # refused before deleting anything
 
@@ -117,6 +131,10 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         if monthly[name] != full[name]
     }
     assert different == {}, different
+    # the window reached dbt (through the environment): the last run listed the people of its month only
+    assert len(lists) == 1 and lists[0][0] == f"{HELD[-1]}-01/2015-10-01" and lists[0][1] > 0, lists
+    # each of those runs' dbt invocations reused the parse of the one before (window not passed as vars)
+    assert parses == [[False], [False]], parses
     assert caught
     assert scoped_test == (True, True), scoped_test
     # a person-level model run alone for other months would use the last run's list of touched people

@@ -17,10 +17,22 @@
     {{ dbt.concat([system_expr, "':'", id_expr]) }}
 {%- endmacro %}
 
-{#- The run's half-open window [min_date, max_date) of months, as Dagster passes it (dbt vars); none when
-    the run has no window (a plain `dbt build`: all history) or rebuilds everything (--full-refresh). -#}
+{#- One setting of the run's window: a dbt var when given by hand (`--vars`), else the environment
+    variable MILO_DBT_<NAME> that Dagster sets for its dbt process, read only while the run executes. A var
+    that changes makes dbt parse the whole project again, and the window changes every month; an
+    environment variable read at execution leaves the parse alone, so each run reuses the last one's. -#}
+{% macro window_setting(name) -%}
+    {%- set value = var(name, '') -%}
+    {%- if not value and execute -%}
+        {%- set value = env_var('MILO_DBT_' ~ name | upper, '') -%}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{#- The run's half-open window [min_date, max_date) of months (macro window_setting); none when the run
+    has no window (a plain `dbt build`: all history) or rebuilds everything (--full-refresh). -#}
 {% macro run_window() -%}
-    {%- set bounds = (var('min_date', ''), var('max_date', '')) -%}
+    {%- set bounds = (window_setting('min_date'), window_setting('max_date')) -%}
     {%- if flags.FULL_REFRESH -%}
         {{ return(none) }}
     {%- elif bounds[0] and bounds[1] -%}

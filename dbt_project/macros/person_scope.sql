@@ -12,7 +12,7 @@
     {%- if not window -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set first = var('min_delivery_date', '') or window[0] -%}
+    {%- set first = window_setting('min_delivery_date') or window[0] -%}
     {%- if not (window[0] <= first < window[1]) -%}
         {{ exceptions.raise_compiler_error('min_delivery_date ' ~ first ~ ' is outside the window ' ~ window | join(' to ')) }}
     {%- endif -%}
