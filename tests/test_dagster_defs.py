@@ -145,6 +145,13 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
     os.utime(other, (0, 0))
     assert prune_run_folders(tmp_path) == 1
     assert not old.exists() and recent.exists() and other.exists()
+    # however recent, only the newest `keep` stay
+    newer = [tmp_path / f"dbt_models-{i:07d}-0d916f8" for i in range(3)]
+    for age, folder in enumerate(newer, start=1):
+        folder.mkdir()
+        os.utime(folder, (recent.stat().st_mtime + age,) * 2)
+    assert prune_run_folders(tmp_path, keep=2) == 2
+    assert [f.exists() for f in (recent, *newer)] == [False, False, True, True] and other.exists()
 
 
 def test_a_window_is_passed_only_once_every_incremental_model_has_its_table(data_dir):

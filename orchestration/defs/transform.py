@@ -142,20 +142,29 @@ class MiloTranslator(DagsterDbtTranslator):
 translator = MiloTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-# dagster-dbt writes one target/<op>-<run>-<hash>/ folder per run (logs, run results, compiled SQL): kept
-# a week for debugging, then removed, or they would grow with every monthly run forever.
+# dagster-dbt writes one target/<op>-<run>-<hash>/ folder per dbt invocation (logs, run results, compiled
+# SQL, about 10 MB): kept a week for debugging, and at most the newest RUN_FOLDER_KEEP, then removed, or
+# they would grow with every run forever (a day of development and tests left 600 of them, 5 GB).
 RUN_FOLDER_DAYS = 7
+RUN_FOLDER_KEEP = 100
 
 
-def prune_run_folders(target: Path, older_than_days: float = RUN_FOLDER_DAYS, now: float | None = None) -> int:
-    """Remove dagster-dbt's per-run folders older than `older_than_days`; returns how many went."""
+def prune_run_folders(
+    target: Path, older_than_days: float = RUN_FOLDER_DAYS, keep: int = RUN_FOLDER_KEEP, now: float | None = None
+) -> int:
+    """Remove dagster-dbt's per-invocation folders older than `older_than_days`, and all but the newest
+    `keep`; returns how many went."""
     cutoff = (now or time.time()) - older_than_days * 86400
-    removed = 0
-    for folder in target.glob("*-*-*") if target.is_dir() else []:
-        if folder.is_dir() and folder.name.split("-", 1)[0].startswith("dbt") and folder.stat().st_mtime < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
+    folders = [
+        folder
+        for folder in (target.glob("*-*-*") if target.is_dir() else [])
+        if folder.is_dir() and folder.name.split("-", 1)[0].startswith("dbt")
+    ]
+    folders.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)
+    removed = [folder for rank, folder in enumerate(folders) if rank >= keep or folder.stat().st_mtime < cutoff]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(removed)
 
 
 def incremental_relations(manifest: Mapping[str, Any]) -> set[tuple[str, str]]:
