@@ -153,10 +153,9 @@
     {%- set repeated -%}
         select
             record_key as {{ key[0] }},
-            max(delivery_month) as delivery_month
+            delivery_month
         from {{ ref('int_repeated_record_months') }}
-        where source_system = '{{ system }}' and entity = '{{ entity }}'
-        group by record_key
+        where source_system = '{{ system }}' and entity = '{{ entity }}' and is_latest_month
     {%- endset -%}
     {{ return('(' ~ latest_version(ref('base_' ~ system ~ '__' ~ entity), key, repeated) ~ ')') }}
 {%- endmacro %}

@@ -65,14 +65,16 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Lines per record and delivery month of the raw records with more than one line. Over every record,
-    table by table, each grouped on its own key (one grouping of the eight tables together would hash
-    longer keys for the same rows), and a record's lines counted once its key is known to repeat (a window
-    over every line would rank 270 million rows). For the `touched` records of a monthly run, a few million
-    lines: one scan of each table (raw_record_lines), the lines counted per month and summed per record. -#}
+{#- Lines per record and delivery month of the raw records with more than one line, and whether the month
+    is the record's latest (its version there is the one kept; lines of earlier months are superseded).
+    Over every record, table by table, each grouped on its own key (one grouping of the eight tables
+    together would hash longer keys for the same rows), and a record's lines counted once its key is known
+    to repeat (a window over every line would rank 270 million rows). For the `touched` records of a monthly
+    run, a few million lines: one scan of each table (raw_record_lines), the lines counted per month and
+    summed per record. -#}
 {% macro repeated_record_months(touched=none) -%}
     {%- if touched %}
-    select source_system, entity, record_key, delivery_month, lines
+    select source_system, entity, record_key, delivery_month, lines, delivery_month = latest_month as is_latest_month
     from (
         select
             source_system,
@@ -80,7 +82,8 @@
             record_key,
             delivery_month,
             count(*) as lines,
-            sum(count(*)) over (partition by source_system, entity, record_key) as record_lines
+            sum(count(*)) over (partition by source_system, entity, record_key) as record_lines,
+            max(delivery_month) over (partition by source_system, entity, record_key) as latest_month
         from ({{ raw_record_lines(touched=touched) }}) as touched_lines
         group by source_system, entity, record_key, delivery_month
     ) as counted
@@ -95,7 +98,10 @@
         '{{ entity }}' as entity,
         {{ raw_record_key(entity, system, 'src') }} as record_key,
         src._delivery_month as delivery_month,
-        count(*) as lines
+        count(*) as lines,
+        src._delivery_month = max(src._delivery_month) over (
+            partition by {% for c in key_columns %}src.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
+        ) as is_latest_month
     from {{ relation }} as src
     inner join (
         {{ records_delivered_more_than_once(relation, key_columns) }}

@@ -22,27 +22,17 @@ with month_lines as (
     {%- endfor %}
 ),
 
-repeated_lines as (
-    select
-        source_system,
-        entity,
-        delivery_month,
-        lines,
-        -- the record delivered again in a later month: the later version wins (a dossier's record is one
-        -- month's version, never superseded)
-        delivery_month < max(delivery_month) over (partition by source_system, entity, record_key) as is_superseded
-    from {{ ref('int_repeated_record_months') }}
-),
-
 repeated_counts as (
     select
         source_system,
         entity,
         delivery_month,
-        -- the same record twice in one delivery month: one line kept, the others are duplicate lines
-        sum(case when not is_superseded then lines - 1 else 0 end) as duplicate_lines,
-        sum(case when is_superseded then lines else 0 end) as superseded_rows
-    from repeated_lines
+        -- the same record twice in its latest delivery month: one line kept, the others are duplicate lines
+        sum(case when is_latest_month then lines - 1 else 0 end) as duplicate_lines,
+        -- the record delivered again in a later month: the later version wins (a dossier's record is one
+        -- month's version, never superseded)
+        sum(case when is_latest_month then 0 else lines end) as superseded_rows
+    from {{ ref('int_repeated_record_months') }}
     group by source_system, entity, delivery_month
 ),
 
