@@ -118,6 +118,21 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         rebuild = _dbt(dbt_project, "build", "--full-refresh", "--quiet")
         assert rebuild.returncode == 0, rebuild.stdout[-3000:]
         full = warehouse_state(paths.warehouse, MODEL_SCHEMAS)
+        read_in_build = (dbt_project.project_dir / "target/run/milo/models/harmonised/events.sql").read_text()
+        # rebuilt alone, without the list of repeated records in the same invocation: from the staging views
+        alone = _dbt(
+            dbt_project,
+            "run",
+            "--full-refresh",
+            "--select",
+            "events",
+            "situations",
+            "--target-path",
+            str(tmp_path / "alone"),
+        )
+        assert alone.returncode == 0, alone.stdout[-3000:]
+        read_alone = (tmp_path / "alone/run/milo/models/harmonised/events.sql").read_text()
+        rebuilt_alone = warehouse_state(paths.warehouse, ["harmonised"])
         caught = _key_test_of_a_monthly_run_catches_a_duplicate_outside_its_window(paths.warehouse, dbt_project)
         scoped_test = _key_test_of_a_monthly_run_catches_a_touched_persons_duplicate(paths.warehouse, dbt_project)
 
@@ -131,6 +146,12 @@ def test_two_monthly_runs_equal_a_full_rebuild(tmp_path):
         if monthly[name] != full[name]
     }
     assert different == {}, different
+    # the whole build read the list of repeated records it had just built; the model rebuilt alone did not
+    assert "int_repeated_record_months" in read_in_build and "stg_imilo__events" not in read_in_build
+    assert "stg_imilo__events" in read_alone and "int_repeated_record_months" not in read_alone
+    assert {t: rebuilt_alone[t] for t in ("harmonised.events", "harmonised.situations")} == {
+        t: full[t] for t in ("harmonised.events", "harmonised.situations")
+    }
     # the window reached dbt (through the environment): the last run listed the people of its month only
     assert len(lists) == 1 and lists[0][0] == f"{HELD[-1]}-01/2015-10-01" and lists[0][1] > 0, lists
     # each of those runs' dbt invocations reused the parse of the one before (window not passed as vars)
