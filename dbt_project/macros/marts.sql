@@ -69,19 +69,30 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Events counted by harmonised type: the four support measures of the marts (DARES DA n°63 vocabulary). -#}
-{% macro events_by_type(alias) -%}
-    sum(case when {{ alias }}.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
-    sum(case when {{ alias }}.event_type = 'workshop' then 1 else 0 end) as workshops,
-    sum(case when {{ alias }}.event_type = 'collective_information' then 1 else 0 end)
-        as collective_information_sessions,
-    sum(case when {{ alias }}.event_type = 'remote_contact' then 1 else 0 end) as remote_contacts
+{#- The four support measures of the marts (DARES DA n°63 vocabulary): harmonised event type -> the column
+    that counts it. -#}
+{% macro event_count_columns() -%}
+    {{ return({
+        'individual_interview': 'individual_interviews',
+        'workshop': 'workshops',
+        'collective_information': 'collective_information_sessions',
+        'remote_contact': 'remote_contacts',
+    }) }}
 {%- endmacro %}
 
-{#- The four counts of events_by_type read through an outer join: zero where nothing was counted. -#}
-{% macro event_counts_or_zero(alias) -%}
-    {%- for column in ['individual_interviews', 'workshops', 'collective_information_sessions', 'remote_contacts'] %}
-    coalesce({{ alias }}.{{ column }}, 0) as {{ column }}{% if not loop.last %},{% endif %}
+{#- Events counted by harmonised type, one column per support measure. -#}
+{% macro events_by_type(alias) -%}
+    {%- for event_type, column in event_count_columns().items() %}
+    sum(case when {{ alias }}.event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }}
+    {%- if not loop.last %},{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- One select expression per event count column, from `template` with `{c}` standing for the column:
+    'coalesce(support.{c}, 0) as {c}' (counts read through an outer join), 'sum({c}) as {c}', ... -#}
+{% macro each_event_count(template) -%}
+    {%- for column in event_count_columns().values() %}
+    {{ template | replace('{c}', column) }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 {%- endmacro %}
 

@@ -20,18 +20,7 @@
     {%- set month_in_key = 'delivery_month' in key_columns -%}
     {%- set month_key = key_columns if month_in_key else key_columns + ['delivery_month'] -%}
     with repeated_records as (
-    {%- if repeated %}
-        {{ repeated }}
-    {%- else %}
-        select
-            {{ key_columns | join(', ') }}
-            {%- if not month_in_key %},
-            max(delivery_month) as delivery_month
-            {%- endif %}
-        from {{ relation }}
-        group by {{ key_columns | join(', ') }}
-        having count(*) > 1
-    {%- endif %}
+        {{ repeated or records_delivered_more_than_once(relation, key_columns, latest_month='delivery_month') }}
     ),
 
     latest_lines as (
@@ -67,9 +56,14 @@
 {%- endmacro %}
 
 {#- The keys of the records with more than one raw row (a duplicate line, or a later delivery): few, so
-    that only their rows need ranking (latest_version, the reconciliation). -#}
-{% macro records_delivered_more_than_once(relation, key_columns) -%}
-    select {{ key_columns | join(', ') }}
+    that only their rows need comparing (latest_version, int_repeated_record_months). With `latest_month`
+    (a month column, unless it is part of the key), also each record's latest month. -#}
+{% macro records_delivered_more_than_once(relation, key_columns, latest_month=none) -%}
+    select
+        {{ key_columns | join(', ') }}
+        {%- if latest_month and latest_month not in key_columns %},
+        max({{ latest_month }}) as {{ latest_month }}
+        {%- endif %}
     from {{ relation }}
     group by {{ key_columns | join(', ') }}
     having count(*) > 1

@@ -32,6 +32,9 @@ MONTHLY_SELECTION = "+tag:monthly"
 # months alone would leave those records out, so the window reaches back this far.
 LATE_RECORD_MONTHS = 3
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# The project's own target folder: dagster-dbt reads a partial parse from it, and puts its per-invocation
+# folders under it.
+PROJECT_TARGET = dbt_project.project_dir / dbt_project.target_path
 # Where `make docs` serves the dbt docs site (DOCS_PORT defaults to 8080 in the Makefile).
 DOCS_BASE_URL = "http://127.0.0.1:8080/#!/"
 
@@ -91,7 +94,7 @@ def run_dbt(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[s
     with dbt_window_environment(window):
         invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
-    keep_partial_parse(invocation.target_path, dbt_project.project_dir / dbt_project.target_path)
+    keep_partial_parse(invocation.target_path, PROJECT_TARGET)
 
 
 def keep_partial_parse(run_target: Path, project_target: Path) -> bool:
@@ -181,7 +184,7 @@ def _before_dbt(warehouse: WarehouseResource) -> set[tuple[str, str]]:
     # dbt sources must exist even for a system that has not delivered yet (I-Milo before 2015).
     with warehouse.connect() as con:
         existing = set(con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
-    prune_run_folders(dbt_project.project_dir / dbt_project.target_path)
+    prune_run_folders(PROJECT_TARGET)
     return existing
 
 

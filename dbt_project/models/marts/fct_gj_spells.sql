@@ -145,7 +145,7 @@ select
             else 'none'
         end as situation_{{ h }}m,
     {%- endfor %}
-    {{ event_counts_or_zero('support') }}
+    {{ each_event_count('coalesce(support.{c}, 0) as {c}') }}
 from entries
 cross join observation
 inner join spells

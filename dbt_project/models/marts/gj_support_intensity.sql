@@ -47,10 +47,7 @@ spell_events as (
         spells.scheme,
         spells.entry_month,
         counted.seniority_month,
-        counted.individual_interviews,
-        counted.workshops,
-        counted.collective_information_sessions,
-        counted.remote_contacts
+        {{ each_event_count('counted.{c}') }}
     from {{ ref('int_spell_event_months') }} as counted
     inner join spells
         on counted.spell_id = spells.spell_id
@@ -63,10 +60,7 @@ events as (
         scheme,
         entry_month,
         seniority_month,
-        sum(individual_interviews) as individual_interviews,
-        sum(workshops) as workshops,
-        sum(collective_information_sessions) as collective_information_sessions,
-        sum(remote_contacts) as remote_contacts,
+        {{ each_event_count('sum({c}) as {c}') }},
         sum(case when individual_interviews > 0 then 1 else 0 end) as people_with_individual_interview,
         sum(case when workshops + collective_information_sessions > 0 then 1 else 0 end)
             as people_with_collective_activity
@@ -80,7 +74,7 @@ month_cohorts as (
         people.entry_month,
         people.seniority_month,
         people.people,
-        {{ event_counts_or_zero('events') }},
+        {{ each_event_count('coalesce(events.{c}, 0) as {c}') }},
         coalesce(events.people_with_individual_interview, 0) as people_with_individual_interview,
         coalesce(events.people_with_collective_activity, 0) as people_with_collective_activity
     from people
@@ -98,10 +92,7 @@ cohorts as (
         entry_month as cohort_month,
         seniority_month,
         people,
-        individual_interviews,
-        workshops,
-        collective_information_sessions,
-        remote_contacts,
+        {{ each_event_count('{c}') }},
         people_with_individual_interview,
         people_with_collective_activity
     from month_cohorts
@@ -112,10 +103,7 @@ cohorts as (
         cast({{ dbt.date_trunc('year', 'entry_month') }} as date) as cohort_month,
         seniority_month,
         cast(sum(people) as {{ dbt.type_bigint() }}) as people,
-        sum(individual_interviews) as individual_interviews,
-        sum(workshops) as workshops,
-        sum(collective_information_sessions) as collective_information_sessions,
-        sum(remote_contacts) as remote_contacts,
+        {{ each_event_count('sum({c}) as {c}') }},
         sum(people_with_individual_interview) as people_with_individual_interview,
         sum(people_with_collective_activity) as people_with_collective_activity
     from month_cohorts
