@@ -139,3 +139,55 @@
     where run_deliveries = '{{ run_deliveries_label() }}'
     {%- endif %}
 {%- endmacro %}
+
+{#- The dossiers of one system (their person_id) that a monthly run keys again in person_keys: those with
+    a version in the run's delivery months, as delivered now or as stored before this run (a corrected
+    re-delivery may have withdrawn a version; its dossier is keyed again from the versions left, or loses
+    its row when none is left). The stored versions are read from int_person_versions, which is built
+    after person_keys, from it: named, not ref'd (macro table_before_this_run). -#}
+{% macro rekeyed_dossiers(system) -%}
+    {%- set deliveries = delivery_window() -%}
+    {%- set stored = table_before_this_run('int_person_versions') -%}
+    select person_id
+    from {{ ref('base_' ~ system ~ '__young_people') }}
+    where {{ in_months('delivery_month', deliveries) }}
+    {%- if stored %}
+    union
+    select person_id
+    from {{ stored }}
+    where source_system = '{{ system }}' and {{ in_months('delivery_month', deliveries) }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- True when person_keys is rebuilt for the run's dossiers only (an incremental run with a window). -#}
+{% macro dossier_scoped() -%}
+    {{ return(is_incremental() and delivery_window() is not none) }}
+{%- endmacro %}
+
+{#- The versions person_keys reads for one system: every dossier's, or in a monthly run the versions of
+    the dossiers it keys again (the base view filtered before versions are compared, macro
+    latest_records_where). The base view is referenced at parse time so that dbt knows the dependency. -#}
+{% macro dossier_versions_to_key(system) -%}
+    {%- do ref('base_' ~ system ~ '__young_people') -%}
+    {%- if not dossier_scoped() -%}
+        {{ return(staged_records(system, 'young_people')) }}
+    {%- endif -%}
+    {{ return(latest_records_where(system, 'young_people', 'person_id in (' ~ rekeyed_dossiers(system) ~ ')')) }}
+{%- endmacro %}
+
+{#- Pre-hook of person_keys: remove the rows of the dossiers about to be keyed again (every row in a run
+    without a window). -#}
+{% macro delete_rekeyed_dossiers() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        {%- if dossier_scoped() %}
+        where
+            {%- for system in ['parcours3', 'imilo'] %}
+            (source_system = '{{ system }}' and source_person_id in ({{ rekeyed_dossiers(system) }}))
+            {%- if not loop.last %} or{% endif %}
+            {%- endfor %}
+        {%- endif %}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

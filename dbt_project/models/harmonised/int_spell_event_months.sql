@@ -44,7 +44,9 @@ spell_events as (
                 and events.took_place
                 and spells.entry_date <= events.event_date
                 and (spells.end_date is null or spells.end_date > events.event_date)
-        where {{ in_person_scope('events.person_key', events_too=true) }}
+                -- month 25 onwards starts at entry + 24 months: joining later events would only feed the
+                -- filter below (the spells are the touched people's already, so are their events)
+                and events.event_date < {{ dbt.dateadd('month', 24, 'spells.entry_date') }}
     ) as placed
     where placed.seniority_month <= 24
 )
