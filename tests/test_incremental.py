@@ -37,7 +37,12 @@ MODEL_SCHEMAS = ("harmonised", "marts")
 # What one run touched: a record of that run, not a table a full rebuild reproduces.
 # A window other than the last monthly run's (whose delivery month is HELD[-1]).
 OTHER_WINDOW = {"min_date": "2015-03-01", "max_date": "2015-07-01", "min_delivery_date": "2015-06-01"}
-RUN_RECORDS = {"harmonised.int_persons_touched", "harmonised.int_records_touched", "marts.int_gj_people_rebuilt"}
+RUN_RECORDS = {
+    "harmonised.int_persons_touched",
+    "harmonised.int_records_touched",
+    "harmonised.int_dossiers_rekeyed",
+    "marts.int_gj_people_rebuilt",
+}
 
 
 def _dbt(dbt_project, *args: str) -> subprocess.CompletedProcess:

@@ -119,8 +119,8 @@
 {%- endmacro %}
 
 {#- A table as it was before this run rebuilds it (or none: absent, or at parse time), read by the list
-    models (int_persons_touched, int_records_touched, int_gj_people_rebuilt) in the schema they share with
-    it. Named, not ref'd: those tables are built after the list, from it, and a ref would make a cycle. -#}
+    models (int_persons_touched, int_records_touched, int_gj_people_rebuilt, int_dossiers_rekeyed) in the
+    schema they share with it. Named, not ref'd: those tables are built after the list, from it, and a ref would make a cycle. -#}
 {% macro table_before_this_run(name) -%}
     {{ return(adapter.get_relation(this.database, this.schema, name) if execute else none) }}
 {%- endmacro %}
@@ -140,23 +140,12 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The dossiers of one system (their person_id) that a monthly run keys again in person_keys: those with
-    a version in the run's delivery months, as delivered now or as stored before this run (a corrected
-    re-delivery may have withdrawn a version; its dossier is keyed again from the versions left, or loses
-    its row when none is left). The stored versions are read from int_person_versions, which is built
-    after person_keys, from it: named, not ref'd (macro table_before_this_run). -#}
+{#- The dossiers of one system (their person_id) that a monthly run keys again in person_keys, listed by
+    int_dossiers_rekeyed. -#}
 {% macro rekeyed_dossiers(system) -%}
-    {%- set deliveries = delivery_window() -%}
-    {%- set stored = table_before_this_run('int_person_versions') -%}
-    select person_id
-    from {{ ref('base_' ~ system ~ '__young_people') }}
-    where {{ in_months('delivery_month', deliveries) }}
-    {%- if stored %}
-    union
-    select person_id
-    from {{ stored }}
-    where source_system = '{{ system }}' and {{ in_months('delivery_month', deliveries) }}
-    {%- endif %}
+    select rekeyed.source_person_id
+    from {{ ref('int_dossiers_rekeyed') }} as rekeyed
+    where rekeyed.source_system = '{{ system }}'
 {%- endmacro %}
 
 {#- True when person_keys is rebuilt for the run's dossiers only (an incremental run with a window). -#}
@@ -169,6 +158,7 @@
     latest_records_where). The base view is referenced at parse time so that dbt knows the dependency. -#}
 {% macro dossier_versions_to_key(system) -%}
     {%- do ref('base_' ~ system ~ '__young_people') -%}
+    {%- do ref('int_dossiers_rekeyed') -%}
     {%- if not dossier_scoped() -%}
         {{ return(staged_records(system, 'young_people')) }}
     {%- endif -%}
@@ -176,8 +166,11 @@
 {%- endmacro %}
 
 {#- Pre-hook of person_keys: remove the rows of the dossiers about to be keyed again (every row in a run
-    without a window). -#}
+    without a window), after checking that the list of them is this run's. -#}
 {% macro delete_rekeyed_dossiers() -%}
+    {%- if dossier_scoped() -%}
+        {{ check_touched_list(ref('int_dossiers_rekeyed')) }}
+    {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         {%- if dossier_scoped() %}

@@ -3,7 +3,7 @@
     its own person; an I-Milo dossier migrated from Parcours 3 carries the pseudonym of its P3 dossier
     (same key, same HMAC namespace) and takes it as person key, so the two dossiers are one person.
     A dossier's key depends on its own versions only, so a monthly run keys again just the dossiers its
-    deliveries hold, or held before it (macro rekeyed_dossiers); every other dossier keeps its row. -#}
+    deliveries hold, or held before it (int_dossiers_rekeyed); every other dossier keeps its row. -#}
 with parcours3 as (
     select distinct
         'parcours3' as source_system,
