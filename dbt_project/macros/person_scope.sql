@@ -49,7 +49,8 @@
     {{ return(counts.columns[0].values()[0] == 0 and (counts.columns[1].values()[0] > 0 or not non_empty)) }}
 {%- endmacro %}
 
-{#- True when this model is rebuilt for the touched people only (an incremental run with a window). -#}
+{#- True when this model is rebuilt for what the run's lists name only (an incremental run with a window):
+    the touched people, or for person_keys the dossiers the run delivers. -#}
 {% macro person_scoped() -%}
     {{ return(is_incremental() and run_window() is not none) }}
 {%- endmacro %}
@@ -93,18 +94,25 @@
     {{ return(latest_records_where(system, entity, of_touched_people)) }}
 {%- endmacro %}
 
-{#- Pre-hook of the person-scoped models: remove the rows (column `person_column`) of the people listed in
-    `people` before they are rebuilt (everyone's, in a run without a window). -#}
-{% macro delete_touched_people(events_too, people='int_persons_touched', person_column='person_key') -%}
+{#- Pre-hook of a model a monthly run rebuilds for what a list model lists (people, dossiers): remove the
+    rows that meet `listed_rows`, after checking that the list is this run's; every row in a run without a
+    window; nothing in a first build. -#}
+{% macro delete_listed_rows(list_model, listed_rows) -%}
     {%- if person_scoped() -%}
-        {{ check_touched_list(ref(people)) }}
+        {{ check_touched_list(ref(list_model)) }}
     {%- endif -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ in_person_scope(person_column, events_too, people) }}
+        where {{ listed_rows if person_scoped() else '1 = 1' }}
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of the person-scoped models: remove the rows (column `person_column`) of the people listed in
+    `people` before they are rebuilt (everyone's, in a run without a window). -#}
+{% macro delete_touched_people(events_too, people='int_persons_touched', person_column='person_key') -%}
+    {{ return(delete_listed_rows(people, in_person_scope(person_column, events_too, people))) }}
 {%- endmacro %}
 
 {#- Config of a person-level table a monthly run rebuilds for the touched people: their rows are what is
@@ -120,7 +128,8 @@
 
 {#- A table as it was before this run rebuilds it (or none: absent, or at parse time), read by the list
     models (int_persons_touched, int_records_touched, int_gj_people_rebuilt, int_dossiers_rekeyed) in the
-    schema they share with it. Named, not ref'd: those tables are built after the list, from it, and a ref would make a cycle. -#}
+    schema they share with it. Named, not ref'd: those tables are built after the list, from it, and a ref
+    would make a cycle. -#}
 {% macro table_before_this_run(name) -%}
     {{ return(adapter.get_relation(this.database, this.schema, name) if execute else none) }}
 {%- endmacro %}
@@ -140,6 +149,20 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- The person identifier (person_id, in its system's namespace) of every row of one entity delivered in
+    `deliveries` (delivery months, macro delivery_window), both systems one after the other; nothing
+    without them. Read by the list models of a monthly run. -#}
+{% macro delivered_person_ids(entity, deliveries) -%}
+    {%- for system in ['parcours3', 'imilo'] %}
+    select
+        '{{ system }}' as source_system,
+        person_id
+    from {{ ref('base_' ~ system ~ '__' ~ entity) }}
+    where {{ in_months('delivery_month', deliveries) if deliveries else '1 = 0' }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- The dossiers of one system (their person_id) that a monthly run keys again in person_keys, listed by
     int_dossiers_rekeyed. -#}
 {% macro rekeyed_dossiers(system) -%}
@@ -148,39 +171,26 @@
     where rekeyed.source_system = '{{ system }}'
 {%- endmacro %}
 
-{#- True when person_keys is rebuilt for the run's dossiers only (an incremental run with a window). -#}
-{% macro dossier_scoped() -%}
-    {{ return(is_incremental() and delivery_window() is not none) }}
-{%- endmacro %}
-
 {#- The versions person_keys reads for one system: every dossier's, or in a monthly run the versions of
     the dossiers it keys again (the base view filtered before versions are compared, macro
-    latest_records_where). The base view is referenced at parse time so that dbt knows the dependency. -#}
+    latest_records_where). The base view and the list are referenced at parse time so that dbt knows the
+    dependencies. -#}
 {% macro dossier_versions_to_key(system) -%}
     {%- do ref('base_' ~ system ~ '__young_people') -%}
     {%- do ref('int_dossiers_rekeyed') -%}
-    {%- if not dossier_scoped() -%}
+    {%- if not person_scoped() -%}
         {{ return(staged_records(system, 'young_people')) }}
     {%- endif -%}
     {{ return(latest_records_where(system, 'young_people', 'person_id in (' ~ rekeyed_dossiers(system) ~ ')')) }}
 {%- endmacro %}
 
-{#- Pre-hook of person_keys: remove the rows of the dossiers about to be keyed again (every row in a run
-    without a window), after checking that the list of them is this run's. -#}
+{#- Pre-hook of person_keys: remove the rows of the dossiers about to be keyed again. -#}
 {% macro delete_rekeyed_dossiers() -%}
-    {%- if dossier_scoped() -%}
-        {{ check_touched_list(ref('int_dossiers_rekeyed')) }}
-    {%- endif -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        {%- if dossier_scoped() %}
-        where
-            {%- for system in ['parcours3', 'imilo'] %}
-            (source_system = '{{ system }}' and source_person_id in ({{ rekeyed_dossiers(system) }}))
-            {%- if not loop.last %} or{% endif %}
-            {%- endfor %}
-        {%- endif %}
-    {%- else -%}
-        select 1
-    {%- endif -%}
+    {%- set listed_rows -%}
+        {%- for system in ['parcours3', 'imilo'] %}
+        (source_system = '{{ system }}' and source_person_id in ({{ rekeyed_dossiers(system) }}))
+        {%- if not loop.last %} or{% endif %}
+        {%- endfor %}
+    {%- endset -%}
+    {{ return(delete_listed_rows('int_dossiers_rekeyed', listed_rows)) }}
 {%- endmacro %}

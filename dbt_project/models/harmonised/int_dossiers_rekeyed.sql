@@ -10,14 +10,10 @@
 {%- set deliveries = delivery_window() %}
 {%- set stored = table_before_this_run('int_person_versions') %}
 with dossiers as (
-    {%- for system in ['parcours3', 'imilo'] %}
-        select
-            '{{ system }}' as source_system,
-            person_id as source_person_id
-        from {{ ref('base_' ~ system ~ '__young_people') }}
-        where {{ in_months('delivery_month', deliveries) if deliveries else '1 = 0' }}
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    select
+        source_system,
+        person_id as source_person_id
+    from ({{ delivered_person_ids('young_people', deliveries) }}) as delivered
     {%- if stored and deliveries %}
         union all
         select

@@ -20,15 +20,11 @@
 {%- set run_deliveries = run_deliveries_label() %}
 with delivered as (
     {%- for entity in record_entities + ['events'] %}
-        {%- for system in ['parcours3', 'imilo'] %}
-            select
-                '{{ system }}' as source_system,
-                person_id,
-                {{ 'true' if entity in record_entities else 'false' }} as has_record_change
-            from {{ ref('base_' ~ system ~ '__' ~ entity) }}
-            where {{ in_months('delivery_month', deliveries) if deliveries else '1 = 0' }}
-            {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
+        select
+            source_system,
+            person_id,
+            {{ 'true' if entity in record_entities else 'false' }} as has_record_change
+        from ({{ delivered_person_ids(entity, deliveries) }}) as delivered_{{ entity }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
