@@ -1,8 +1,7 @@
-{#- A 64-bit hash of an expression, for pre-filtering the rows of a long string key before comparing the
-    keys themselves: grouping 180 million event keys by their hash is cheaper than by the strings (an
-    integer per row instead of a string). Only a prefilter: equal keys have equal hashes, and whatever it
-    keeps is checked on the keys. Engine-specific, hence dispatched; an engine without one uses the
-    expression itself (the same result, without the saving). -#}
+{#- A 64-bit hash of an expression, to pre-filter the rows of a long string key before comparing the keys
+    themselves (test unique_by_hash): grouping 180 million event keys by an integer is cheaper than by the
+    strings. Equal keys have equal hashes, so it only narrows what is then checked on the keys; an engine
+    without such a function uses the expression itself (same result, no saving). -#}
 {% macro key_hash(expression) -%}
     {{ return(adapter.dispatch('key_hash', 'milo')(expression)) }}
 {%- endmacro %}
@@ -13,8 +12,4 @@
 
 {% macro duckdb__key_hash(expression) -%}
     hash({{ expression }})
-{%- endmacro %}
-
-{% macro spark__key_hash(expression) -%}
-    xxhash64({{ expression }})
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- Geography dimension: each département with its 2015 and 2016 regions (the 1 January 2016 reform). -#}
+-- Geography dimension: each département with its 2015 and 2016 regions (the 1 January 2016 reform).
 select
     code_departement as departement_code,
     nom_departement as departement_name,

@@ -1,8 +1,7 @@
-{#- One row per mission locale of the 2023 reference list (and any other code seen in the data), with
-    its geography and the switch-over month observed in the deliveries: its first I-Milo month. The
-    deliveries are seen through int_person_versions (the kept versions of every dossier of both systems,
-    as in staging, already stored) rather than the staging views, which would compare every dossier's
-    versions again. -#}
+-- One row per mission locale of the 2023 reference list (and any other code seen in the data), with its
+-- geography and the switch-over month observed in the deliveries: its first I-Milo month. The deliveries are
+-- seen through int_person_versions (the kept versions of every dossier of both systems, as in staging,
+-- already stored) rather than the staging views, which would compare every dossier's versions again.
 with seen as (
     select
         mission_locale_code,

@@ -1,5 +1,5 @@
-{#- The months the warehouse covers (one row): anything dated on or after `observed_until` has not been
-    delivered yet, so a follow-up horizon past it is not observable. -#}
+-- The months the warehouse covers (one row): anything dated on or after `observed_until` has not been
+-- delivered yet, so a follow-up horizon past it is not observable.
 with months as (
     select delivery_month from {{ ref('int_person_versions') }}
     union all

@@ -1,26 +1,19 @@
-{{ config(**person_scope_config(events_too=true)) }}
-{#- One row per young person across both systems: everyone with a dossier, an event, an enrolment or a
-    situation delivered. What does not change (sex, birth month, first welcome) comes from their dossier;
-    a person whose dossier was last changed before the first delivery has events but no dossier version,
-    and nulls there. Characteristics that change are in person_history. -#}
-{%- set touched = in_person_scope('person_key', events_too=true) %}
-with everyone as (
-    select person_key from {{ ref('person_history') }}
-    where {{ touched }}
-    union
-    select person_key from {{ ref('events') }}
-    where {{ touched }}
-    union
-    select person_key from {{ ref('scheme_enrolments') }}
-    where {{ touched }}
-    union
-    select person_key from {{ ref('situations') }}
-    where {{ touched }}
+-- One row per young person across both systems: everyone with a dossier, an event, an enrolment or a
+-- situation delivered. What does not change (sex, birth month, first welcome) comes from their dossier; a
+-- person whose dossier was last changed before the first delivery has events but no dossier version, and
+-- nulls there. Characteristics that change are in person_history.
+with history as (
+    select * from {{ ref('person_history') }}
 ),
 
-history as (
-    select * from {{ ref('person_history') }}
-    where {{ touched }}
+everyone as (
+    select person_key from history
+    union
+    select person_key from {{ ref('events') }}
+    union
+    select person_key from {{ ref('scheme_enrolments') }}
+    union
+    select person_key from {{ ref('situations') }}
 ),
 
 first_and_last as (

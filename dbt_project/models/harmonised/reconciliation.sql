@@ -1,39 +1,63 @@
-{#- Where every raw row went, per system, table and delivery month. A raw row is either kept in staging
-    (the latest version of its record), or an exact duplicate line, or superseded by a later delivery of the
-    same record; a kept record is either in the harmonised layer or merged with the same person's version
-    of that month, or the same enrolment, delivered by the other system. `unexplained_rows` must be 0 (tested): any loss or duplication between
-    the layers shows there. -#}
--- Lines per delivery month, and how the lines of records delivered more than once divide into duplicate
--- lines and superseded versions (int_repeated_record_months holds those records' lines). Records delivered
--- once (nearly all) are one line each, neither.
-with month_lines as (
-    {%- for entity in raw_record_keys() %}
-        {%- for system in ['parcours3', 'imilo'] %}
-            select
-                '{{ system }}' as source_system,
-                '{{ entity }}' as entity,
-                _delivery_month as delivery_month,
-                count(*) as lines
-            from {{ source('raw', system ~ '__' ~ entity) }}
-            group by _delivery_month
-            {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+-- Where every delivered line went, per system, table and delivery month. A line is either kept (the latest
+-- version of its record), or an exact duplicate line, or superseded by a later delivery of the same record;
+-- a kept record is either in the harmonised layer or merged with the same person's version of that month,
+-- or the same enrolment, delivered by the other system. `unexplained_rows` must be 0 (tested): any loss or
+-- duplication between the layers shows there. The lines are counted from the staging views (through
+-- int_delivered_lines), independently of the macro latest_version that the harmonised models use.
+with delivered_lines as (
+    select * from {{ ref('int_delivered_lines') }}
 ),
 
-repeated_counts as (
+month_lines as (
     select
         source_system,
         entity,
         delivery_month,
-        -- the same record twice in its latest delivery month: one line kept, the others are duplicate lines
-        sum(case when is_latest_month then lines - 1 else 0 end) as duplicate_lines,
-        -- the record delivered again in a later month: the later version wins (a dossier's record is one
-        -- month's version, never superseded)
-        sum(case when is_latest_month then 0 else lines end) as superseded_rows
-    from {{ ref('int_repeated_record_months') }}
+        count(*) as raw_rows
+    from {{ ref('int_delivered_lines') }}
     group by source_system, entity, delivery_month
+),
+
+-- the records with more than one line (a duplicate line, or a version in a later month): few, and the only
+-- lines that are not simply kept
+repeated_records as (
+    select
+        source_system,
+        entity,
+        record_key,
+        max(delivery_month) as latest_month
+    from {{ ref('int_delivered_lines') }}
+    group by source_system, entity, record_key
+    having count(*) > 1
+),
+
+repeated_lines as (
+    select
+        delivered_lines.source_system,
+        delivered_lines.entity,
+        delivered_lines.delivery_month,
+        sum(case when delivered_lines.delivery_month = repeated_records.latest_month then 1 else 0 end)
+            as latest_month_lines,
+        -- the record delivered again in a later month: the later version wins
+        sum(case when delivered_lines.delivery_month < repeated_records.latest_month then 1 else 0 end)
+            as superseded_rows
+    from delivered_lines
+    inner join repeated_records
+        on
+            delivered_lines.source_system = repeated_records.source_system
+            and delivered_lines.entity = repeated_records.entity
+            and delivered_lines.record_key = repeated_records.record_key
+    group by delivered_lines.source_system, delivered_lines.entity, delivered_lines.delivery_month
+),
+
+kept_repeated_records as (
+    select
+        source_system,
+        entity,
+        latest_month as delivery_month,
+        count(*) as records
+    from repeated_records
+    group by source_system, entity, latest_month
 ),
 
 raw_counts as (
@@ -41,15 +65,22 @@ raw_counts as (
         month_lines.source_system,
         month_lines.entity,
         month_lines.delivery_month,
-        month_lines.lines as raw_rows,
-        coalesce(repeated_counts.duplicate_lines, 0) as duplicate_lines,
-        coalesce(repeated_counts.superseded_rows, 0) as superseded_rows
+        month_lines.raw_rows,
+        -- a record's lines in its latest delivery month: one kept, the others are duplicate lines
+        coalesce(repeated_lines.latest_month_lines, 0) - coalesce(kept_repeated_records.records, 0)
+            as duplicate_lines,
+        coalesce(repeated_lines.superseded_rows, 0) as superseded_rows
     from month_lines
-    left join repeated_counts
+    left join repeated_lines
         on
-            month_lines.source_system = repeated_counts.source_system
-            and month_lines.entity = repeated_counts.entity
-            and month_lines.delivery_month = repeated_counts.delivery_month
+            month_lines.source_system = repeated_lines.source_system
+            and month_lines.entity = repeated_lines.entity
+            and month_lines.delivery_month = repeated_lines.delivery_month
+    left join kept_repeated_records
+        on
+            month_lines.source_system = kept_repeated_records.source_system
+            and month_lines.entity = kept_repeated_records.entity
+            and month_lines.delivery_month = kept_repeated_records.delivery_month
 ),
 
 harmonised_rows as (
@@ -107,9 +138,10 @@ select
     - coalesce(raw_counts.superseded_rows, 0)
     - coalesce(harmonised_counts.merged_across_systems, 0)
     - coalesce(harmonised_counts.harmonised_rows, 0) as unexplained_rows
--- a full join: harmonised rows whose delivery month is no longer in raw (a stale increment) show too
+-- a full join: harmonised rows whose delivery month is not in staging show too
 from raw_counts
 full outer join harmonised_counts
-    on raw_counts.source_system = harmonised_counts.source_system
+    on
+        raw_counts.source_system = harmonised_counts.source_system
         and raw_counts.entity = harmonised_counts.entity
         and raw_counts.delivery_month = harmonised_counts.delivery_month

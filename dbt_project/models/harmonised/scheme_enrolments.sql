@@ -1,7 +1,6 @@
-{{ config(**person_scope_config()) }}
-{#- One row per scheme enrolment (an entry or a renewal) in its latest state, across both systems; see
-    int_enrolment_records for how a record delivered by both systems becomes one enrolment. -#}
-with ranked as (
+-- One row per scheme enrolment (an entry or a renewal) in its latest state, across both systems; see
+-- int_enrolment_records for how a record delivered by both systems becomes one enrolment.
+with records as (
     select * from {{ ref('int_enrolment_records') }}
 )
 
@@ -22,5 +21,5 @@ select
     parent_enrolment_key,
     delivered_by_both_systems,
     delivery_month
-from ranked
-where state_rank = 1 and {{ in_person_scope('person_key') }}
+from records
+where state_rank = 1

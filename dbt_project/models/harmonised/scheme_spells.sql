@@ -1,10 +1,12 @@
-{{ config(**person_scope_config()) }}
-{#- One row per continuous spell in a scheme: an entry and the renewals that extend it. A spell begun in
-    Parcours 3 and ended in I-Milo is one spell. From 2017 a Garantie jeunes spell is a phase inside a
-    PACEA: `parent_spell_id` names that PACEA spell. -#}
+-- One row per continuous spell in a scheme: an entry and the renewals that extend it. A spell begun in
+-- Parcours 3 and ended in I-Milo is one spell. From 2017 a Garantie jeunes spell is a phase inside a PACEA:
+-- `parent_spell_id` names that PACEA spell.
 with enrolments as (
     select * from {{ ref('int_enrolments_sequenced') }}
-    where {{ in_person_scope('person_key') }}
+),
+
+mission_locales as (
+    select * from {{ ref('mission_locales') }}
 ),
 
 aggregated as (
@@ -25,7 +27,7 @@ select
     first_enrolment.scheme_variant,
     first_enrolment.mission_locale_code,
     first_enrolment.entry_date,
-    cast({{ month_of('first_enrolment.entry_date') }} as date) as entry_month,
+    cast({{ dbt.date_trunc('month', 'first_enrolment.entry_date') }} as date) as entry_month,
     first_enrolment.is_renewal as starts_with_renewal,
     aggregated.renewals,
     last_enrolment.planned_end_date,
@@ -58,10 +60,8 @@ inner join enrolments as last_enrolment
     on
         aggregated.spell_id = last_enrolment.spell_id
         and last_enrolment.position_in_spell = last_enrolment.enrolments_in_spell
--- the enclosing enrolment (a Garantie jeunes phase's PACEA), looked up among everyone's enrolments: it is
--- the same person's in every delivery seen, so a monthly run rebuilds both, and a lookup among the touched
--- people alone would silently lose one that is not
-left join {{ ref('int_enrolments_sequenced') }} as parent
+-- the enclosing enrolment: a Garantie jeunes phase's PACEA
+left join enrolments as parent
     on first_enrolment.parent_enrolment_key = parent.enrolment_key
-left join {{ ref('mission_locales') }} as mission_locales
+left join mission_locales
     on first_enrolment.mission_locale_code = mission_locales.mission_locale_code
