@@ -63,7 +63,7 @@ lint: prepare  ## ruff and sqlfluff
 	$(BIN)/ruff format --check .
 	$(BIN)/milo dbt-sources --check
 	$(BIN)/milo contract-doc --check
-	@# the templater may open the warehouse (is_incremental): give it a throwaway one, never the real file
+	@# the dbt templater compiles through the adapter, which may open the warehouse: give it a throwaway one
 	cd dbt_project && MILO_DATA_DIR=$$(mktemp -d) ../$(BIN)/sqlfluff lint models --disable-progress-bar
 
 test: lint  ## lint, then every test including end-to-end runs on a temporary MILO_DATA_DIR

@@ -11,10 +11,10 @@ from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.ingest import raw_assets
 from orchestration.defs.report import report_assets
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.transform import dbt_models, dbt_monthly_models
+from orchestration.defs.transform import dbt_models
 
 defs = dg.Definitions(
-    assets=[*raw_assets, dbt_monthly_models, dbt_models, *report_assets],
+    assets=[*raw_assets, dbt_models, *report_assets],
     jobs=jobs,
     # One writer at a time anyway (the pool): steps run one after the other in the run's own process,
     # without a subprocess per step and its start-up cost.

@@ -537,15 +537,15 @@ def data_dir_environment(data_dir: Path):
 
 
 def build(data_dir: Path, window: tuple[str, str] = WINDOW, scale: float = SCALE, seed: int = SEED) -> Built:
-    """Generate the deliveries, then materialise every asset (raw, incremental dbt, other dbt) over the
-    whole month range in one in-process Dagster run, as tests/test_e2e.py does for one month."""
+    """Generate the deliveries, then materialise every asset (the monthly raw assets, then the dbt build)
+    over the whole month range in one in-process Dagster run, as tests/test_e2e.py does for one month."""
     import dagster as dg
     from dagster_dbt import DbtCliResource
 
     from orchestration.defs.dbt_project import dbt_project
     from orchestration.defs.ingest import raw_assets
     from orchestration.defs.resources import WarehouseResource
-    from orchestration.defs.transform import dbt_models, dbt_monthly_models
+    from orchestration.defs.transform import dbt_models
     from orchestration.lib import settings
     from orchestration.lib.synth import Faults, SynthConfig, generate
 
@@ -568,7 +568,7 @@ def build(data_dir: Path, window: tuple[str, str] = WINDOW, scale: float = SCALE
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
         }
         result = dg.materialize(
-            [*raw_assets, dbt_monthly_models, dbt_models],
+            [*raw_assets, dbt_models],
             resources=resources,
             instance=dg.DagsterInstance.ephemeral(),
             tags={

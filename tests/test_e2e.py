@@ -14,7 +14,7 @@ from factories import write_delivery
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.ingest import raw_assets
 from orchestration.defs.resources import WarehouseResource
-from orchestration.defs.transform import dbt_models, dbt_monthly_models
+from orchestration.defs.transform import dbt_models
 from orchestration.lib.warehouse import open_warehouse
 
 pytestmark = pytest.mark.e2e
@@ -55,11 +55,9 @@ def test_file_to_mart(data_dir):
     with open_warehouse(data_dir.warehouse, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM audit.ingest_ledger").fetchall()[0][0] == 8
 
-    monthly = dg.materialize([dbt_monthly_models], partition_key="2015-02-01", resources=resources(), instance=instance)
-    assert monthly.success
     built = dg.materialize([dbt_models], resources=resources(), instance=instance)
     assert built.success
-    evaluations = built.get_asset_check_evaluations() + monthly.get_asset_check_evaluations()
+    evaluations = built.get_asset_check_evaluations()
     assert evaluations, "dbt tests should surface as asset checks"
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
     with open_warehouse(data_dir.warehouse, read_only=True) as con:

@@ -2,10 +2,11 @@
 
 - A new delivery in landing/ starts one ingest run for its system and month (run key: the delivery's
   checksum, so the same delivery never runs twice, and a corrected version is a new run).
-- Once ingest runs have settled, one transform run rebuilds the incremental dbt models for the months that
-  received data and everything downstream, instead of one dbt build per delivery.
-- On the 5th of each month, after deliveries have arrived, the schedule re-processes the newest month and the
-  three before it (late records and corrected re-deliveries revise them) as one range run.
+- Once ingest runs have settled, one transform run: a full `dbt build` (every model rebuilt whole) and the
+  reports, instead of one dbt build per delivery.
+- On the 5th of each month, after deliveries have arrived, the schedule re-ingests the newest month and the
+  three before it (late records and corrected re-deliveries revise them), then runs one full dbt build, all
+  in one range run.
 """
 
 import json
@@ -14,45 +15,45 @@ from datetime import datetime
 import dagster as dg
 
 from orchestration.defs.ingest import raw_asset_key, raw_assets
-from orchestration.defs.partitions import key_of_month, month_of_key, monthly_partitions
-from orchestration.defs.transform import dbt_models, dbt_monthly_models, shift_months
+from orchestration.defs.partitions import key_of_month, month_of_key, shift_months
+from orchestration.defs.transform import dbt_models
 from orchestration.lib import settings
 from orchestration.lib.contract import SYSTEMS
 from orchestration.lib.delivery import find_deliveries
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+# On the unpartitioned transform runs, which months received data: what the run is for, in the UI.
+MONTHS_TAG = "milo/months"
 TRAILING_MONTHS = 3
 SCHEDULE_DAY = 5
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.assets(*raw_assets),
-    partitions_def=monthly_partitions,
     description="Ingest only: load deliveries into `raw` (one system or both, a month or a range).",
 )
 transform_job = dg.define_asset_job(
     "transform_job",
     # the reports follow the marts they draw, so charts and docs never lag behind a transform run
-    selection=dg.AssetSelection.assets(dbt_monthly_models, dbt_models) | dg.AssetSelection.groups("reports"),
-    partitions_def=monthly_partitions,
-    description="Rebuild from `raw`: incremental models for the partition range, then every model downstream.",
-)
-marts_job = dg.define_asset_job(
-    "rebuild_marts_job",
     selection=dg.AssetSelection.assets(dbt_models) | dg.AssetSelection.groups("reports"),
-    description="Rebuild the unpartitioned models (harmonised tables, marts, publishable tables) from what is loaded.",
+    description="Rebuild every dbt model whole from what `raw` holds (one `dbt build`), then the reports.",
 )
 everything_job = dg.define_asset_job(
     "everything_job",
     selection=dg.AssetSelection.all(),
-    partitions_def=monthly_partitions,
-    description="Everything for a month range: ingest, transform, reports.",
+    description="A month range: ingest its months, then one full dbt build and the reports.",
 )
 
 
 def range_tags(first_month: str, last_month: str) -> dict[str, str]:
     return {RANGE_START: key_of_month(first_month), RANGE_END: key_of_month(last_month)}
+
+
+def months_label(months: set[str]) -> str:
+    """'2015-01..2015-03' for the months a run is for (one month alone: '2015-01'); gaps are not shown."""
+    first, last = min(months), max(months)
+    return first if first == last else f"{first}..{last}"
 
 
 def scheduled_months(scheduled: datetime, trailing: int = TRAILING_MONTHS) -> tuple[str, str]:
@@ -68,7 +69,7 @@ def scheduled_months(scheduled: datetime, trailing: int = TRAILING_MONTHS) -> tu
     cron_schedule=f"0 6 {SCHEDULE_DAY} * *",
     execution_timezone="Europe/Paris",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="On the 5th at 06:00 (Paris): the newest month and the three before it, as one range run.",
+    description="On the 5th at 06:00 (Paris): the newest month and the three before it, then one dbt build.",
 )
 def monthly_schedule(context: dg.ScheduleEvaluationContext):
     first, last = scheduled_months(context.scheduled_execution_time)
@@ -110,7 +111,7 @@ RAW_KEYS = [raw_asset_key(t) for s in SYSTEMS.values() for t in s.tables.values(
     job=transform_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="After ingest runs settle, one transform run for the months that received data.",
+    description="After ingest runs settle, one transform run (a full dbt build) for the months that received data.",
 )
 def transform_sensor(context: dg.SensorEvaluationContext):
     instance = context.instance
@@ -141,10 +142,9 @@ def transform_sensor(context: dg.SensorEvaluationContext):
     if not months:
         return dg.SkipReason("no new raw data")
     context.update_cursor(str(newest))
-    first, last = min(months), max(months)
-    return dg.RunRequest(run_key=f"transform-{newest}", tags=range_tags(first, last))
+    return dg.RunRequest(run_key=f"transform-{newest}", tags={MONTHS_TAG: months_label(months)})
 
 
 schedules = [monthly_schedule]
 sensors = [delivery_sensor, transform_sensor]
-jobs = [ingest_job, transform_job, marts_job, everything_job]
+jobs = [ingest_job, transform_job, everything_job]

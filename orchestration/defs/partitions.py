@@ -1,8 +1,8 @@
-"""The one monthly partitioning shared by the raw assets and the incremental dbt models."""
+"""The monthly partitioning of the raw assets (one partition per delivery month), and month arithmetic."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import dagster as dg
 
@@ -31,9 +31,7 @@ def months_in_window(window: dg.TimeWindow) -> list[str]:
     return months
 
 
-def month_bounds(months: list[str]) -> tuple[date, date]:
-    """Half-open [first day of the first month, first day after the last month)."""
-    first = datetime.strptime(months[0], "%Y-%m").date()
-    last = datetime.strptime(months[-1], "%Y-%m").date()
-    after = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
-    return first, after
+def shift_months(day: date, months: int) -> date:
+    """The first day of the month `months` after (or before, if negative) the month of `day`."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

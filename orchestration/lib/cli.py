@@ -19,7 +19,8 @@ DEFAULT_START, DEFAULT_END = "2013-01", "2025-12"
 # Small enough for a first `make demo` (install included) well under 10 minutes on 2 cores.
 DEFAULT_SCALE = 0.02
 DEFAULT_SEED = 20130101
-DBT_SELECTION = "key:staging/* or key:harmonised/* or key:marts/* or key:reference/*"
+# Every dbt asset (seeds and models, whatever their folder), not the reports, whose dbt_docs is a dbt kind too.
+DBT_SELECTION = "kind:dbt and not group:reports"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,11 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--report", action="store_true", help="print the calibration report afterwards")
     synth.add_argument("--progress", action="store_true", help="one progress line per month on stderr")
 
-    run = commands.add_parser("materialize", help="materialise every asset for a month range, in one Dagster run")
+    run = commands.add_parser(
+        "materialize", help="ingest a month range, then build every dbt model and the reports, in one Dagster run"
+    )
     run.add_argument("--from", dest="start", help="first month YYYY-MM (default: first delivered month)")
     run.add_argument("--to", dest="end", help="last month YYYY-MM (default: last delivered month)")
-    run.add_argument("--only", choices=["raw", "dbt"], help="only the raw assets, or only the dbt models")
-    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental dbt models from scratch")
+    run.add_argument(
+        "--only",
+        choices=["raw", "dbt"],
+        help="only the raw assets of the range, or only the dbt models (a full dbt build, without --from/--to)",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"], help="run log level")
 
     commands.add_parser("summary", help="rows per layer and young people per month")
@@ -111,23 +117,33 @@ def raw_selection() -> str:
     return ",".join(f"raw/{t.raw_table}" for t in all_tables())
 
 
+def materialize_command(only: str | None, start: str | None, end: str | None, log_level: str = "INFO") -> list[str]:
+    """The `dagster` arguments of `milo materialize`."""
+    selection = {None: "*", "raw": raw_selection(), "dbt": DBT_SELECTION}[only]
+    command = ["asset", "materialize", "-m", "orchestration.definitions", "--select", selection]
+    # The dbt assets are unpartitioned: Dagster refuses a partition range when they are all a run selects.
+    if only != "dbt":
+        # Every asset has a single-run backfill policy: the range of raw months is one run whatever its
+        # length, and the dbt assets in it build once, after the ingestion.
+        command += ["--partition-range", f"{start}-01...{end}-01"]
+    # Run events at INFO: the progress of each step, not every partition's materialisation event.
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    return command + ["--config-json", json.dumps(run_config)]
+
+
 def _materialize(args, paths: settings.Paths) -> int:
+    if args.only == "dbt":
+        if args.start or args.end:
+            print("--only dbt rebuilds every model from what is loaded: it takes no --from/--to", file=sys.stderr)
+            return 2
+        _dagster(*materialize_command("dbt", None, None, args.log_level))
+        return 0
     months = delivered_months(paths.landing)
     if not months and not (args.start and args.end):
         print(f"no deliveries under {paths.landing}: run `milo synth` first", file=sys.stderr)
         return 1
     start, end = args.start or months[0], args.end or months[-1]
-    selection = {None: "*", "raw": raw_selection(), "dbt": DBT_SELECTION}[args.only]
-    command = ["asset", "materialize", "-m", "orchestration.definitions", "--select", selection]
-    # Every asset has a single-run backfill policy: the whole range is one run, whatever its length.
-    command += ["--partition-range", f"{start}-01...{end}-01"]
-    # Run events at INFO: the progress of each step, not every partition's materialisation event.
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
-    if args.full_refresh:
-        config = {"config": {"full_refresh": True}}
-        run_config["ops"] = {"dbt_monthly_models": config, "dbt_models": config}
-    command += ["--config-json", json.dumps(run_config)]
-    _dagster(*command)
+    _dagster(*materialize_command(args.only, start, end, args.log_level))
     return 0
 
 

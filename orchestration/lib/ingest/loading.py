@@ -109,24 +109,9 @@ def warehouse_columns(table: Table) -> list[tuple[str, str]]:
     return cols + [("_delivery_month", "DATE"), ("_source_line", "BIGINT")]
 
 
-# Per-file lineage columns that raw tables carried before they moved to the ledger.
-OBSOLETE_LINEAGE = ("_delivery_version", "_source_file", "_file_sha256", "_pseudo_key_id", "_loaded_at")
-
-
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     cols = ", ".join(f"{ident(n)} {t}" for n, t in warehouse_columns(table))
     con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table_name(table)} ({cols})")
-    schema, name = raw_table_name(table).split(".")
-    existing = {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = $s AND table_name = $t",
-            {"s": schema, "t": name},
-        ).fetchall()
-    }
-    for column in OBSOLETE_LINEAGE:  # a warehouse built before the move: same rows, fewer columns
-        if column in existing:
-            con.execute(f"ALTER TABLE {raw_table_name(table)} DROP COLUMN {ident(column)}")
 
 
 def pseudonym_sql(table: Table) -> list[str]:
