@@ -784,7 +784,7 @@ def _synthetic_raw_warehouse(data_dir) -> None:
                 ingest_month(con, data_dir.landing, d.system, entity, d.month)
 
 
-MODEL_SCHEMAS = ("reference", "staging", "harmonised", "marts")
+MODEL_SCHEMAS = ("reference", "staging", "intermediate", "harmonised", "marts", "published")
 
 
 @pytest.mark.slow
@@ -804,7 +804,7 @@ def test_sigkill_of_dbt_build_then_rerun_equals_an_uninterrupted_build(data_dir,
     trigger = {
         "seeds": "OK loaded seed file reference.",
         "staging": "OK created sql view model staging.",
-        "harmonised.events": "START sql incremental model harmonised.events",
+        "harmonised.events": "START sql table model harmonised.events",
         "marts": "START sql table model marts.",
     }[kill_after]
     child = subprocess.Popen(

@@ -123,7 +123,7 @@ def load(warehouse: Path, k: int) -> Published:
             out = con.sql(sql).pl()
             return out.with_columns(pl.col(pl.Decimal, pl.Int128).cast(pl.Int64))
 
-        pub = {name: frame(f"SELECT * FROM marts.{name}") for name in PUBLISHED}
+        pub = {name: frame(f"SELECT * FROM published.{name}") for name in PUBLISHED}
         mart = {SPECS[name].mart: frame(f"SELECT * FROM marts.{SPECS[name].mart}") for name in PUBLISHED}
         mls = frame("SELECT mission_locale_code, departement_code FROM harmonised.mission_locales")
         deps = frame("SELECT departement_code, region_2016_code FROM harmonised.departements")

@@ -135,7 +135,10 @@ select * from final_cells
     itself published: a share with four decimals of a secondarily masked count of 12 people (0.4167 = 5/12)
     would give the count away, and with it the cell the secondary mask protected. -#}
 {% macro published_ratio(value, denominator, denominator_flag) -%}
-    case when {{ denominator }} >= {{ var('secrecy_k') }} and {{ denominator_flag }} = 'published' then {{ value }} end
+    case
+        when {{ denominator }} >= {{ var('secrecy_k') }} and {{ denominator_flag }} = 'published'
+            then {{ value }}
+    end
 {%- endmacro %}
 
 {% macro ratio_flag(denominator, denominator_flag) -%}

@@ -64,12 +64,33 @@ support as (
     group by entries.enrolment_key
 ),
 
+-- the follow-up dates of each entry: 3, 6, 12 and 18 months after it
+horizons as (
+    select 3 as months_after_entry
+    union all
+    select 6 as months_after_entry
+    union all
+    select 12 as months_after_entry
+    union all
+    select 18 as months_after_entry
+),
+
+entries_on_horizon as (
+    select
+        entries.enrolment_key,
+        entries.person_key,
+        horizons.months_after_entry,
+        {{ dbt.dateadd('month', 'horizons.months_after_entry', 'entries.entry_date') }} as horizon_date
+    from entries
+    cross join horizons
+),
+
 -- the situations in force (not planned) on each follow-up date, one row per entry and horizon, ranked
 -- from the best: durable job, other job, training, other
 situations_on_horizon as (
     select
         entries.enrolment_key,
-        horizons.months_after_entry,
+        entries.months_after_entry,
         min(
             case
                 when situations.outcome_group = 'employment' and situations.is_durable_employment_contract then 1
@@ -79,26 +100,14 @@ situations_on_horizon as (
                 else 5
             end
         ) as outcome_rank
-    from entries
-    cross join (
-        select 3 as months_after_entry
-        union all
-        select 6
-        union all
-        select 12
-        union all
-        select 18
-    ) as horizons
+    from entries_on_horizon as entries
     inner join {{ ref('situations') }} as situations
         on
             entries.person_key = situations.person_key
-            and situations.start_date <= {{ dbt.dateadd('month', 'horizons.months_after_entry', 'entries.entry_date') }}
-            and (
-                situations.end_date is null
-                or situations.end_date >= {{ dbt.dateadd('month', 'horizons.months_after_entry', 'entries.entry_date') }}
-            )
+            and entries.horizon_date >= situations.start_date
+            and (situations.end_date is null or entries.horizon_date <= situations.end_date)
             and situations.state != 'planned'
-    group by entries.enrolment_key, horizons.months_after_entry
+    group by entries.enrolment_key, entries.months_after_entry
 ),
 
 outcomes as (

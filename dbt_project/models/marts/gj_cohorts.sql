@@ -5,6 +5,17 @@ with entries as (
     select * from {{ ref('fct_gj_spells') }}
 ),
 
+-- every figure is counted at each of the four levels of the published geography, finest last
+geo_levels as (
+    select 'national' as geo_level
+    union all
+    select 'region' as geo_level
+    union all
+    select 'departement' as geo_level
+    union all
+    select 'mission_locale' as geo_level
+),
+
 -- each entry once at every geography level, so that one grouping counts them all
 entries_by_area as (
     select
@@ -17,15 +28,7 @@ entries_by_area as (
             when 'mission_locale' then entries.mission_locale_code
         end as geo_code
     from entries
-    cross join (
-        select 'national' as geo_level
-        union all
-        select 'region'
-        union all
-        select 'departement'
-        union all
-        select 'mission_locale'
-    ) as levels
+    cross join geo_levels as levels
 ),
 
 counted as (

@@ -31,13 +31,33 @@ spells as (
         or (scheme_spells.scheme = 'PACEA' and pacea_with_gj_phase.spell_id is null)
 ),
 
+digits as (
+    select 0 as digit
+    union all
+    select 1 as digit
+    union all
+    select 2 as digit
+    union all
+    select 3 as digit
+    union all
+    select 4 as digit
+    union all
+    select 5 as digit
+    union all
+    select 6 as digit
+    union all
+    select 7 as digit
+    union all
+    select 8 as digit
+    union all
+    select 9 as digit
+),
+
+-- the months of seniority published: 1 to 24
 seniority as (
     select tens.digit * 10 + units.digit + 1 as seniority_month
-    from (
-        select 0 as digit union all select 1 union all select 2 union all select 3 union all select 4
-        union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
-    ) as units
-    cross join (select 0 as digit union all select 1 union all select 2) as tens
+    from digits as units
+    cross join digits as tens
     where tens.digit * 10 + units.digit + 1 <= 24
 ),
 

@@ -63,7 +63,10 @@ multi_place_contacts as (
         events.person_key,
         sum(case when events.event_type = 'individual_interview' then 1 else 0 end) as individual_interviews,
         max(
-            case when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1 else 0 end
+            case
+                when events.event_type in ('individual_interview', 'workshop', 'collective_information') then 1
+                else 0
+            end
         ) as received_in_interview,
         max(case when events.event_type = 'individual_interview' then 1 else 0 end) as received_individually
     from events

@@ -5,17 +5,19 @@
 with intensity as (
     select
         *,
-        {{ dbt.concat(['cohort_level', "':'", 'cast(cohort_month as ' ~ dbt.type_string() ~ ')']) }} as cell_id
+        {{ dbt.concat(['cohort_level', "':'", 'cast(cohort_month as ' ~ dbt.type_string() ~ ')']) }} as cell_id,
+        -- a date, like the year rows' cohort_month: the month cells' parent is the year row's cell_id
+        cast({{ dbt.date_trunc('year', 'cohort_month') }} as date) as cohort_year
     from {{ ref('gj_support_intensity') }}
 ),
 
 -- the count columns protected by secrecy, one row each
 measures as (
-        select 'people' as measure
-        union all
-        select 'people_with_individual_interview' as measure
-        union all
-        select 'people_with_collective_activity' as measure
+    select 'people' as measure
+    union all
+    select 'people_with_individual_interview' as measure
+    union all
+    select 'people_with_collective_activity' as measure
 ),
 
 -- one row per cell and count: the long form the secrecy passes work on
@@ -27,7 +29,7 @@ cells as (
         intensity.cell_id,
         case
             when intensity.cohort_level = 'month'
-                then {{ dbt.concat(["'year:'", 'cast(cast(' ~ dbt.date_trunc('year', 'intensity.cohort_month') ~ ' as date) as ' ~ dbt.type_string() ~ ')']) }}
+                then {{ dbt.concat(["'year:'", 'cast(intensity.cohort_year as ' ~ dbt.type_string() ~ ')']) }}
         end as parent_cell_id,
         cast(null as {{ dbt.type_string() }}) as second_parent_cell_id,
         case measures.measure
@@ -51,10 +53,14 @@ published as (
         cell_id,
         max(case when measure = 'people' and not is_masked then cell_value end) as people,
         max(case when measure = 'people' then flag end) as people_flag,
-        max(case when measure = 'people_with_individual_interview' and not is_masked then cell_value end) as people_with_individual_interview,
-        max(case when measure = 'people_with_individual_interview' then flag end) as people_with_individual_interview_flag,
-        max(case when measure = 'people_with_collective_activity' and not is_masked then cell_value end) as people_with_collective_activity,
-        max(case when measure = 'people_with_collective_activity' then flag end) as people_with_collective_activity_flag
+        max(case when measure = 'people_with_individual_interview' and not is_masked then cell_value end)
+            as people_with_individual_interview,
+        max(case when measure = 'people_with_individual_interview' then flag end)
+            as people_with_individual_interview_flag,
+        max(case when measure = 'people_with_collective_activity' and not is_masked then cell_value end)
+            as people_with_collective_activity,
+        max(case when measure = 'people_with_collective_activity' then flag end)
+            as people_with_collective_activity_flag
     from protected
     group by scheme, seniority_month, cell_id
 )
@@ -70,17 +76,29 @@ select
     published.people_with_individual_interview_flag,
     published.people_with_collective_activity,
     published.people_with_collective_activity_flag,
-    {{ published_ratio('intensity.individual_interviews_per_person', 'intensity.people', 'published.people_flag') }} as individual_interviews_per_person,
+    {{ published_ratio(
+        'intensity.individual_interviews_per_person', 'intensity.people', 'published.people_flag'
+    ) }} as individual_interviews_per_person,
     {{ ratio_flag('intensity.people', 'published.people_flag') }} as individual_interviews_per_person_flag,
-    {{ published_ratio('intensity.workshops_per_person', 'intensity.people', 'published.people_flag') }} as workshops_per_person,
+    {{ published_ratio(
+        'intensity.workshops_per_person', 'intensity.people', 'published.people_flag'
+    ) }} as workshops_per_person,
     {{ ratio_flag('intensity.people', 'published.people_flag') }} as workshops_per_person_flag,
-    {{ published_ratio('intensity.collective_information_per_person', 'intensity.people', 'published.people_flag') }} as collective_information_per_person,
+    {{ published_ratio(
+        'intensity.collective_information_per_person', 'intensity.people', 'published.people_flag'
+    ) }} as collective_information_per_person,
     {{ ratio_flag('intensity.people', 'published.people_flag') }} as collective_information_per_person_flag,
-    {{ published_ratio('intensity.remote_contacts_per_person', 'intensity.people', 'published.people_flag') }} as remote_contacts_per_person,
+    {{ published_ratio(
+        'intensity.remote_contacts_per_person', 'intensity.people', 'published.people_flag'
+    ) }} as remote_contacts_per_person,
     {{ ratio_flag('intensity.people', 'published.people_flag') }} as remote_contacts_per_person_flag,
-    {{ published_ratio('intensity.share_with_individual_interview', 'intensity.people', 'published.people_flag') }} as share_with_individual_interview,
+    {{ published_ratio(
+        'intensity.share_with_individual_interview', 'intensity.people', 'published.people_flag'
+    ) }} as share_with_individual_interview,
     {{ ratio_flag('intensity.people', 'published.people_flag') }} as share_with_individual_interview_flag,
-    {{ published_ratio('intensity.share_with_collective_activity', 'intensity.people', 'published.people_flag') }} as share_with_collective_activity,
+    {{ published_ratio(
+        'intensity.share_with_collective_activity', 'intensity.people', 'published.people_flag'
+    ) }} as share_with_collective_activity,
     {{ ratio_flag('intensity.people', 'published.people_flag') }} as share_with_collective_activity_flag
 from intensity
 inner join published

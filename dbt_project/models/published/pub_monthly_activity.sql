@@ -14,63 +14,63 @@ geo_areas as (
 
 -- the count columns protected by secrecy, one row each
 measures as (
-        select 'young_people_in_contact' as measure
-        union all
-        select 'received_in_interview' as measure
-        union all
-        select 'received_in_individual_interview' as measure
-        union all
-        select 'first_welcomes' as measure
-        union all
-        select 'individual_interviews' as measure
-        union all
-        select 'gj_entries' as measure
-        union all
-        select 'gj_entries_excl_renewals' as measure
-        union all
-        select 'gj_stock' as measure
-        union all
-        select 'pacea_entries' as measure
-        union all
-        select 'pacea_entries_excl_renewals' as measure
-        union all
-        select 'pacea_stock' as measure
-        union all
-        select 'cej_entries' as measure
-        union all
-        select 'cej_entries_excl_renewals' as measure
-        union all
-        select 'cej_stock' as measure
-        union all
-        select 'civis_entries' as measure
-        union all
-        select 'civis_entries_excl_renewals' as measure
-        union all
-        select 'civis_stock' as measure
-        union all
-        select 'ani_entries' as measure
-        union all
-        select 'ani_entries_excl_renewals' as measure
-        union all
-        select 'ani_stock' as measure
-        union all
-        select 'eav_entries' as measure
-        union all
-        select 'eav_entries_excl_renewals' as measure
-        union all
-        select 'eav_stock' as measure
-        union all
-        select 'diag_entries' as measure
-        union all
-        select 'diag_entries_excl_renewals' as measure
-        union all
-        select 'diag_stock' as measure
-        union all
-        select 'ppae_entries' as measure
-        union all
-        select 'ppae_entries_excl_renewals' as measure
-        union all
-        select 'ppae_stock' as measure
+    select 'young_people_in_contact' as measure
+    union all
+    select 'received_in_interview' as measure
+    union all
+    select 'received_in_individual_interview' as measure
+    union all
+    select 'first_welcomes' as measure
+    union all
+    select 'individual_interviews' as measure
+    union all
+    select 'gj_entries' as measure
+    union all
+    select 'gj_entries_excl_renewals' as measure
+    union all
+    select 'gj_stock' as measure
+    union all
+    select 'pacea_entries' as measure
+    union all
+    select 'pacea_entries_excl_renewals' as measure
+    union all
+    select 'pacea_stock' as measure
+    union all
+    select 'cej_entries' as measure
+    union all
+    select 'cej_entries_excl_renewals' as measure
+    union all
+    select 'cej_stock' as measure
+    union all
+    select 'civis_entries' as measure
+    union all
+    select 'civis_entries_excl_renewals' as measure
+    union all
+    select 'civis_stock' as measure
+    union all
+    select 'ani_entries' as measure
+    union all
+    select 'ani_entries_excl_renewals' as measure
+    union all
+    select 'ani_stock' as measure
+    union all
+    select 'eav_entries' as measure
+    union all
+    select 'eav_entries_excl_renewals' as measure
+    union all
+    select 'eav_stock' as measure
+    union all
+    select 'diag_entries' as measure
+    union all
+    select 'diag_entries_excl_renewals' as measure
+    union all
+    select 'diag_stock' as measure
+    union all
+    select 'ppae_entries' as measure
+    union all
+    select 'ppae_entries_excl_renewals' as measure
+    union all
+    select 'ppae_stock' as measure
 ),
 
 -- one row per cell and count: the long form the secrecy passes work on
@@ -83,18 +83,22 @@ cells as (
             when activity.geo_level = 'national' then null
             -- a code missing from the reference lists adds up into its level's 'unknown' parent
             else coalesce(
-                geo_areas.parent_cell_id,
-                case activity.geo_level
-                    when 'region' then 'national:FR'
-                    when 'departement' then 'region:unknown'
-                    when 'mission_locale' then 'departement:unknown'
-                end
-            )
+                    geo_areas.parent_cell_id,
+                    case activity.geo_level
+                        when 'region' then 'national:FR'
+                        when 'departement' then 'region:unknown'
+                        when 'mission_locale' then 'departement:unknown'
+                    end
+                )
         end as parent_cell_id,
         case
-            when activity.geo_level = 'mission_locale' and measures.measure in (
-                'gj_stock', 'pacea_stock', 'cej_stock', 'civis_stock', 'ani_stock', 'eav_stock', 'diag_stock', 'ppae_stock'
-            ) then 'national:FR'
+            when
+                activity.geo_level = 'mission_locale'
+                and measures.measure in (
+                    'gj_stock', 'pacea_stock', 'cej_stock', 'civis_stock',
+                    'ani_stock', 'eav_stock', 'diag_stock', 'ppae_stock'
+                )
+                then 'national:FR'
         end as second_parent_cell_id,
         case measures.measure
             when 'young_people_in_contact' then activity.young_people_in_contact
@@ -142,61 +146,74 @@ published as (
     select
         month,
         cell_id,
-        max(case when measure = 'young_people_in_contact' and not is_masked then cell_value end) as young_people_in_contact,
+        max(case when measure = 'young_people_in_contact' and not is_masked then cell_value end)
+            as young_people_in_contact,
         max(case when measure = 'young_people_in_contact' then flag end) as young_people_in_contact_flag,
-        max(case when measure = 'received_in_interview' and not is_masked then cell_value end) as received_in_interview,
+        max(case when measure = 'received_in_interview' and not is_masked then cell_value end)
+            as received_in_interview,
         max(case when measure = 'received_in_interview' then flag end) as received_in_interview_flag,
-        max(case when measure = 'received_in_individual_interview' and not is_masked then cell_value end) as received_in_individual_interview,
-        max(case when measure = 'received_in_individual_interview' then flag end) as received_in_individual_interview_flag,
+        max(case when measure = 'received_in_individual_interview' and not is_masked then cell_value end)
+            as received_in_individual_interview,
+        max(case when measure = 'received_in_individual_interview' then flag end)
+            as received_in_individual_interview_flag,
         max(case when measure = 'first_welcomes' and not is_masked then cell_value end) as first_welcomes,
         max(case when measure = 'first_welcomes' then flag end) as first_welcomes_flag,
-        max(case when measure = 'individual_interviews' and not is_masked then cell_value end) as individual_interviews,
+        max(case when measure = 'individual_interviews' and not is_masked then cell_value end)
+            as individual_interviews,
         max(case when measure = 'individual_interviews' then flag end) as individual_interviews_flag,
         max(case when measure = 'gj_entries' and not is_masked then cell_value end) as gj_entries,
         max(case when measure = 'gj_entries' then flag end) as gj_entries_flag,
-        max(case when measure = 'gj_entries_excl_renewals' and not is_masked then cell_value end) as gj_entries_excl_renewals,
+        max(case when measure = 'gj_entries_excl_renewals' and not is_masked then cell_value end)
+            as gj_entries_excl_renewals,
         max(case when measure = 'gj_entries_excl_renewals' then flag end) as gj_entries_excl_renewals_flag,
         max(case when measure = 'gj_stock' and not is_masked then cell_value end) as gj_stock,
         max(case when measure = 'gj_stock' then flag end) as gj_stock_flag,
         max(case when measure = 'pacea_entries' and not is_masked then cell_value end) as pacea_entries,
         max(case when measure = 'pacea_entries' then flag end) as pacea_entries_flag,
-        max(case when measure = 'pacea_entries_excl_renewals' and not is_masked then cell_value end) as pacea_entries_excl_renewals,
+        max(case when measure = 'pacea_entries_excl_renewals' and not is_masked then cell_value end)
+            as pacea_entries_excl_renewals,
         max(case when measure = 'pacea_entries_excl_renewals' then flag end) as pacea_entries_excl_renewals_flag,
         max(case when measure = 'pacea_stock' and not is_masked then cell_value end) as pacea_stock,
         max(case when measure = 'pacea_stock' then flag end) as pacea_stock_flag,
         max(case when measure = 'cej_entries' and not is_masked then cell_value end) as cej_entries,
         max(case when measure = 'cej_entries' then flag end) as cej_entries_flag,
-        max(case when measure = 'cej_entries_excl_renewals' and not is_masked then cell_value end) as cej_entries_excl_renewals,
+        max(case when measure = 'cej_entries_excl_renewals' and not is_masked then cell_value end)
+            as cej_entries_excl_renewals,
         max(case when measure = 'cej_entries_excl_renewals' then flag end) as cej_entries_excl_renewals_flag,
         max(case when measure = 'cej_stock' and not is_masked then cell_value end) as cej_stock,
         max(case when measure = 'cej_stock' then flag end) as cej_stock_flag,
         max(case when measure = 'civis_entries' and not is_masked then cell_value end) as civis_entries,
         max(case when measure = 'civis_entries' then flag end) as civis_entries_flag,
-        max(case when measure = 'civis_entries_excl_renewals' and not is_masked then cell_value end) as civis_entries_excl_renewals,
+        max(case when measure = 'civis_entries_excl_renewals' and not is_masked then cell_value end)
+            as civis_entries_excl_renewals,
         max(case when measure = 'civis_entries_excl_renewals' then flag end) as civis_entries_excl_renewals_flag,
         max(case when measure = 'civis_stock' and not is_masked then cell_value end) as civis_stock,
         max(case when measure = 'civis_stock' then flag end) as civis_stock_flag,
         max(case when measure = 'ani_entries' and not is_masked then cell_value end) as ani_entries,
         max(case when measure = 'ani_entries' then flag end) as ani_entries_flag,
-        max(case when measure = 'ani_entries_excl_renewals' and not is_masked then cell_value end) as ani_entries_excl_renewals,
+        max(case when measure = 'ani_entries_excl_renewals' and not is_masked then cell_value end)
+            as ani_entries_excl_renewals,
         max(case when measure = 'ani_entries_excl_renewals' then flag end) as ani_entries_excl_renewals_flag,
         max(case when measure = 'ani_stock' and not is_masked then cell_value end) as ani_stock,
         max(case when measure = 'ani_stock' then flag end) as ani_stock_flag,
         max(case when measure = 'eav_entries' and not is_masked then cell_value end) as eav_entries,
         max(case when measure = 'eav_entries' then flag end) as eav_entries_flag,
-        max(case when measure = 'eav_entries_excl_renewals' and not is_masked then cell_value end) as eav_entries_excl_renewals,
+        max(case when measure = 'eav_entries_excl_renewals' and not is_masked then cell_value end)
+            as eav_entries_excl_renewals,
         max(case when measure = 'eav_entries_excl_renewals' then flag end) as eav_entries_excl_renewals_flag,
         max(case when measure = 'eav_stock' and not is_masked then cell_value end) as eav_stock,
         max(case when measure = 'eav_stock' then flag end) as eav_stock_flag,
         max(case when measure = 'diag_entries' and not is_masked then cell_value end) as diag_entries,
         max(case when measure = 'diag_entries' then flag end) as diag_entries_flag,
-        max(case when measure = 'diag_entries_excl_renewals' and not is_masked then cell_value end) as diag_entries_excl_renewals,
+        max(case when measure = 'diag_entries_excl_renewals' and not is_masked then cell_value end)
+            as diag_entries_excl_renewals,
         max(case when measure = 'diag_entries_excl_renewals' then flag end) as diag_entries_excl_renewals_flag,
         max(case when measure = 'diag_stock' and not is_masked then cell_value end) as diag_stock,
         max(case when measure = 'diag_stock' then flag end) as diag_stock_flag,
         max(case when measure = 'ppae_entries' and not is_masked then cell_value end) as ppae_entries,
         max(case when measure = 'ppae_entries' then flag end) as ppae_entries_flag,
-        max(case when measure = 'ppae_entries_excl_renewals' and not is_masked then cell_value end) as ppae_entries_excl_renewals,
+        max(case when measure = 'ppae_entries_excl_renewals' and not is_masked then cell_value end)
+            as ppae_entries_excl_renewals,
         max(case when measure = 'ppae_entries_excl_renewals' then flag end) as ppae_entries_excl_renewals_flag,
         max(case when measure = 'ppae_stock' and not is_masked then cell_value end) as ppae_stock,
         max(case when measure = 'ppae_stock' then flag end) as ppae_stock_flag
