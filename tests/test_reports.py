@@ -24,7 +24,7 @@ from orchestration.lib.settings import POOL
 from orchestration.lib.warehouse import open_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
-MARTS_YML = ROOT / "dbt_project" / "models" / "marts" / "_marts__models.yml"
+MARTS_DIR = ROOT / "dbt_project" / "models" / "marts"
 K = 11
 
 
@@ -159,8 +159,7 @@ def test_page_captions_and_links(tmp_path):
 
 def create_from_contract(con, model: str) -> None:
     """The mart's table exactly as its enforced contract declares it (names and types)."""
-    models = yaml.safe_load(MARTS_YML.read_text(encoding="utf-8"))["models"]
-    spec = next(m for m in models if m["name"] == model)
+    (spec,) = yaml.safe_load((MARTS_DIR / f"{model}.yml").read_text(encoding="utf-8"))["models"]
     columns = ", ".join(f'"{c["name"]}" {c["data_type"]}' for c in spec["columns"])
     con.execute(f"CREATE TABLE marts.{model} ({columns})")
 

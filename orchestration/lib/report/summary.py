@@ -5,7 +5,7 @@ from __future__ import annotations
 from orchestration.lib.settings import Paths
 from orchestration.lib.warehouse import open_warehouse
 
-LAYERS = ("raw", "audit", "reference", "staging", "harmonised", "marts")
+LAYERS = ("raw", "audit", "reference", "staging", "intermediate", "harmonised", "marts", "published")
 
 
 def layer_row_counts(con) -> list[tuple[str, int, int]]:
